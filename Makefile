@@ -1,0 +1,46 @@
+# pgcourse: every target sets up .venv first (scripts/setup_env.sh is idempotent).
+#   make course   -> open the course in JupyterLab (127.0.0.1, notebooks/, lands on 00_start_here)
+#   make test     -> the full suite: unit + learning tests, every notebook (nbval), browser test, lint
+.PHONY: setup course test unit notebooks notebook lint html screenshot bench clean
+
+VENV := .venv/bin
+PORT ?= 8888
+NB ?= 00_start_here
+
+setup:
+	@bash scripts/setup_env.sh
+
+course: setup
+	$(VENV)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb
+
+test: setup
+	$(VENV)/python -m ruff check pgcourse tests benchmarks
+	$(VENV)/python -m pytest tests
+	$(VENV)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:randomly notebooks
+
+unit: setup
+	$(VENV)/python -m pytest tests -m "not learning and not browser"
+
+notebooks: setup
+	$(VENV)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
+
+# one notebook: make notebook NB=02_reinforce
+notebook: setup
+	$(VENV)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/$(NB).ipynb
+
+lint: setup
+	$(VENV)/python -m ruff check pgcourse tests benchmarks
+
+html: setup
+	$(VENV)/python scripts/export_html.py
+
+screenshot: setup
+	$(VENV)/python scripts/screenshot.py
+
+bench: setup
+	$(VENV)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
+	$(VENV)/python benchmarks/bench_cartpole.py
+
+clean:
+	rm -rf html artifacts .pytest_cache

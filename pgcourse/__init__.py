@@ -1,0 +1,22 @@
+"""pgcourse: the tested implementations behind the policy-gradient notebooks.
+
+The maths core is importable from the top level::
+
+    from pgcourse import discounted_returns, normalize, gae, approx_kl
+"""
+
+from pgcourse.diagnostics import approx_kl, clip_fraction, explained_variance, grad_norm
+from pgcourse.returns import discounted_returns, gae, normalize, td_errors
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "discounted_returns",
+    "normalize",
+    "td_errors",
+    "gae",
+    "approx_kl",
+    "clip_fraction",
+    "explained_variance",
+    "grad_norm",
+]

@@ -1,0 +1,74 @@
+"""Training diagnostics: how far did the policy move, and is the critic any good?
+
+Symbols: :math:`r = \\pi_\\theta(a|s) / \\pi_{old}(a|s)` is the probability ratio of an
+action sampled by the *old* policy; ``ε`` (clip_eps) is PPO's clip range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+from pgcourse._checks import ArrayLike, as_float_tensor, positive, same_shape
+
+__all__ = ["approx_kl", "clip_fraction", "explained_variance", "grad_norm"]
+
+KL_ESTIMATORS = ("k1", "k3")
+
+
+def approx_kl(old_log_probs: ArrayLike, new_log_probs: ArrayLike, estimator: str = "k3") -> torch.Tensor:
+    r"""Estimate :math:`\mathrm{KL}(\pi_{old} \| \pi_\theta)` from actions sampled by :math:`\pi_{old}`.
+
+    With :math:`\log r = \log\pi_\theta(a|s) - \log\pi_{old}(a|s)`:
+
+    * ``"k1"``: :math:`\mathrm{mean}(-\log r)` — unbiased but noisy, and single
+      estimates can be *negative* although a KL never is;
+    * ``"k3"``: :math:`\mathrm{mean}((r - 1) - \log r)` — also unbiased (because
+      :math:`E_{old}[r] = 1`), lower variance, and every term is :math:`\ge 0`
+      since :math:`x - 1 \ge \log x`.
+
+    Returns a scalar float32 tensor (no gradient).
+    """
+    if estimator not in KL_ESTIMATORS:
+        raise ValueError(f"estimator={estimator!r} is not supported; use one of {KL_ESTIMATORS}")
+    old = as_float_tensor(old_log_probs, "old_log_probs")
+    new = as_float_tensor(new_log_probs, "new_log_probs")
+    same_shape(new, old, "new_log_probs", "old_log_probs")
+    log_r = new - old
+    if estimator == "k1":
+        return (-log_r).mean()
+    return (torch.expm1(log_r) - log_r).mean()
+
+
+def clip_fraction(ratio: ArrayLike, clip_eps: float) -> torch.Tensor:
+    r"""Fraction of samples whose ratio left the trust window: :math:`\mathrm{mean}(|r - 1| > \epsilon)`."""
+    clip_eps = positive(clip_eps, "clip_eps")
+    r = as_float_tensor(ratio, "ratio")
+    if (r < 0).any():
+        raise ValueError("ratio contains negative values; a probability ratio is always >= 0")
+    return ((r - 1.0).abs() > clip_eps).float().mean()
+
+
+def explained_variance(values: ArrayLike, returns: ArrayLike) -> torch.Tensor:
+    r"""How much of the variance of the returns the critic explains.
+
+    :math:`\mathrm{EV} = 1 - \mathrm{Var}[G - V] / \mathrm{Var}[G]`: 1 for a perfect
+    critic, 0 for one that predicts the mean return, negative when worse than that.
+    Returns NaN when the returns have zero variance (EV is undefined there).
+    """
+    v = as_float_tensor(values, "values")
+    g = as_float_tensor(returns, "returns")
+    same_shape(v, g, "values", "returns")
+    var_g = g.var(unbiased=False)
+    if var_g == 0:
+        return torch.tensor(float("nan"))
+    return 1.0 - (g - v).var(unbiased=False) / var_g
+
+
+def grad_norm(parameters: Iterable[torch.nn.Parameter]) -> float:
+    r"""Global L2 norm of all gradients, :math:`\sqrt{\sum_i \|\nabla_i\|^2}` (parameters without a gradient are skipped)."""
+    norms = [p.grad.detach().norm(2) for p in parameters if p.grad is not None]
+    if not norms:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack(norms), 2))

@@ -1,0 +1,256 @@
+r"""Small problems whose values and policy gradients are known *exactly*.
+
+A tabular MDP and a multi-armed bandit, each with a softmax policy on a parameter
+table :math:`\theta`:
+
+.. math:: \pi_\theta(a|s) = \frac{e^{\theta_{s,a}}}{\sum_b e^{\theta_{s,b}}},
+          \qquad \nabla_{\theta_{s,\cdot}} \log \pi_\theta(a|s) = e_a - \pi_\theta(\cdot|s).
+
+Exact quantities come from linear solves, never from sampling:
+
+* :math:`V^\pi = (I - \gamma P_\pi)^{-1} r_\pi`, :math:`Q(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')`,
+  :math:`A = Q - V`;
+* the discounted visitation :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s) = [(I - \gamma P_\pi^\top)^{-1} \mu]_s`;
+* the policy gradient theorem in its exact, discounted form
+  :math:`\nabla_\theta J = \sum_s d(s) \sum_a \pi(a|s) \nabla_\theta \log\pi(a|s) A(s,a)`,
+  which for the softmax table is :math:`\partial J / \partial\theta_{s,a} = d(s)\,\pi(a|s)\,A(s,a)`.
+
+The Monte Carlo (score-function) estimator keeps the :math:`\gamma^t` factor so it
+matches that gradient for any :math:`\gamma`:
+
+.. math:: \hat g = \sum_t \gamma^t \, \nabla_\theta \log\pi_\theta(a_t|s_t)\, (G_t - b(s_t)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pgcourse._checks import unit_interval
+
+__all__ = ["softmax_policy", "Trajectories", "TabularMDP", "corridor_mdp", "Bandit"]
+
+
+def softmax_policy(theta: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of a parameter table, shape ``(S, A)`` (or ``(A,)`` for a bandit)."""
+    z = np.asarray(theta, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """A batch of ``n`` episodes padded to ``T`` steps: arrays of shape ``(n, T)``.
+
+    ``valid[i, t]`` is True while episode ``i`` is running; ``next_states`` is
+    ``-1`` where the step terminated.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    next_states: np.ndarray
+    valid: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.valid.sum(axis=1)
+
+    @property
+    def n(self) -> int:
+        return self.states.shape[0]
+
+
+class TabularMDP:
+    r"""Episodic MDP with ``S`` states, ``A`` actions and an absorbing terminal state.
+
+    ``P[s, a, s']`` is the probability of moving to non-terminal ``s'``; the missing
+    mass :math:`1 - \sum_{s'} P[s,a,s']` is the probability of terminating.
+    ``R[s, a]`` is the (deterministic) reward, ``mu`` the start distribution.
+    """
+
+    def __init__(self, P: np.ndarray, R: np.ndarray, mu: np.ndarray, gamma: float) -> None:
+        self.P = np.asarray(P, dtype=np.float64)
+        self.R = np.asarray(R, dtype=np.float64)
+        self.mu = np.asarray(mu, dtype=np.float64)
+        self.gamma = unit_interval(gamma, "gamma")
+        S, A = self.R.shape
+        if self.P.shape != (S, A, S):
+            raise ValueError(f"P must have shape (S, A, S) = {(S, A, S)}, got {self.P.shape}")
+        if np.any(self.P < 0) or np.any(self.P.sum(-1) > 1 + 1e-12):
+            raise ValueError("P[s, a, :] must be probabilities summing to at most 1 (the rest terminates)")
+        if self.mu.shape != (S,) or not np.isclose(self.mu.sum(), 1.0):
+            raise ValueError(f"mu must be a distribution over the {S} states")
+        self.n_states, self.n_actions = S, A
+
+    # ---------------------------------------------------------------- exact
+    def _check_theta(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (self.n_states, self.n_actions):
+            raise ValueError(f"theta must have shape (S, A) = {(self.n_states, self.n_actions)}, got {theta.shape}")
+        return theta
+
+    def policy(self, theta: np.ndarray) -> np.ndarray:
+        return softmax_policy(self._check_theta(theta))
+
+    def _solve(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pi = self.policy(theta)
+        P_pi = np.einsum("sa,sat->st", pi, self.P)
+        r_pi = (pi * self.R).sum(-1)
+        M = np.eye(self.n_states) - self.gamma * P_pi
+        return pi, M, r_pi
+
+    def values(self, theta: np.ndarray) -> np.ndarray:
+        r"""Exact :math:`V^\pi(s)`, shape ``(S,)``."""
+        _, M, r_pi = self._solve(theta)
+        return np.linalg.solve(M, r_pi)
+
+    def q_values(self, theta: np.ndarray) -> np.ndarray:
+        r"""Exact :math:`Q^\pi(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')`, shape ``(S, A)``."""
+        return self.R + self.gamma * self.P @ self.values(theta)
+
+    def advantages(self, theta: np.ndarray) -> np.ndarray:
+        r"""Exact :math:`A^\pi(s,a) = Q(s,a) - V(s)`, shape ``(S, A)``."""
+        return self.q_values(theta) - self.values(theta)[:, None]
+
+    def objective(self, theta: np.ndarray) -> float:
+        r""":math:`J(\theta) = \sum_s \mu(s) V^\pi(s)`."""
+        return float(self.mu @ self.values(theta))
+
+    def visitation(self, theta: np.ndarray) -> np.ndarray:
+        r"""Discounted visitation :math:`d(s) = \sum_t \gamma^t \Pr(s_t = s)` (not normalised)."""
+        _, M, _ = self._solve(theta)
+        return np.linalg.solve(M.T, self.mu)
+
+    def exact_gradient(self, theta: np.ndarray) -> np.ndarray:
+        r""":math:`\partial J/\partial\theta_{s,a} = d(s)\,\pi(a|s)\,A(s,a)`, shape ``(S, A)``."""
+        return self.visitation(theta)[:, None] * self.policy(theta) * self.advantages(theta)
+
+    # ------------------------------------------------------------- sampling
+    def sample(self, theta: np.ndarray, n: int, seed: int, max_steps: int = 10_000) -> Trajectories:
+        """Sample ``n`` episodes in parallel (vectorised over episodes), reproducibly from ``seed``."""
+        if n < 1:
+            raise ValueError(f"n={n} is outside the allowed range [1, inf)")
+        pi = self.policy(theta)
+        rng = np.random.default_rng(seed)
+        S = self.n_states
+        cum_pi = np.cumsum(pi, axis=-1)
+        # successor table with the terminal state as the last column (index S)
+        P_full = np.concatenate([self.P, 1.0 - self.P.sum(-1, keepdims=True)], axis=-1)
+        cum_P = np.cumsum(P_full, axis=-1)
+        s = rng.choice(S, size=n, p=self.mu)
+        alive = np.ones(n, dtype=bool)
+        cols: dict[str, list[np.ndarray]] = {k: [] for k in ("s", "a", "r", "s2", "v")}
+        for _ in range(max_steps):
+            a = (rng.random(n)[:, None] > cum_pi[s]).sum(-1).clip(max=self.n_actions - 1)
+            s2 = (rng.random(n)[:, None] > cum_P[s, a]).sum(-1).clip(max=S)
+            r = np.where(alive, self.R[s, a], 0.0)
+            for k, v in zip(cols, (s, a, r, np.where(s2 == S, -1, s2), alive.copy())):
+                cols[k].append(v)
+            alive &= s2 != S
+            if not alive.any():
+                break
+            s = np.where(alive, np.minimum(s2, S - 1), 0)
+        else:
+            raise RuntimeError(f"some episodes did not terminate within max_steps={max_steps}")
+        st = {k: np.stack(v, axis=1) for k, v in cols.items()}
+        valid = st["v"]
+        return Trajectories(
+            states=np.where(valid, st["s"], 0),
+            actions=np.where(valid, st["a"], 0),
+            rewards=st["r"],
+            next_states=np.where(valid, st["s2"], -1),
+            valid=valid,
+        )
+
+    def returns_to_go(self, traj: Trajectories) -> np.ndarray:
+        r""":math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k` per step, shape ``(n, T)`` (0 on padding)."""
+        G = np.zeros_like(traj.rewards)
+        running = np.zeros(traj.n)
+        for t in range(traj.rewards.shape[1] - 1, -1, -1):
+            running = traj.rewards[:, t] + self.gamma * running
+            G[:, t] = running
+        return G * traj.valid
+
+    def mc_gradients(self, theta: np.ndarray, traj: Trajectories, baseline: np.ndarray | None = None) -> np.ndarray:
+        r"""Per-episode score-function estimates, shape ``(n, S, A)``.
+
+        :math:`\hat g_i = \sum_t \gamma^t (e_{a_t} - \pi(\cdot|s_t)) (G_t - b(s_t))` placed in row
+        :math:`s_t`; ``baseline`` is an array ``b`` over states (default 0). Average
+        over episodes for the estimate of :math:`\nabla_\theta J`.
+        """
+        pi = self.policy(theta)
+        b = np.zeros(self.n_states) if baseline is None else np.asarray(baseline, dtype=np.float64)
+        if b.shape != (self.n_states,):
+            raise ValueError(f"baseline must have shape (S,) = ({self.n_states},), got {b.shape}")
+        T = traj.states.shape[1]
+        weight = (self.gamma ** np.arange(T))[None, :] * (self.returns_to_go(traj) - b[traj.states]) * traj.valid
+        score = np.eye(self.n_actions)[traj.actions] - pi[traj.states]  # (n, T, A)
+        out = np.zeros((traj.n, self.n_states, self.n_actions))
+        rows = np.broadcast_to(np.arange(traj.n)[:, None], traj.states.shape)
+        np.add.at(out, (rows, traj.states), weight[..., None] * score)
+        return out
+
+
+def corridor_mdp(gamma: float = 0.95, slip: float = 0.1, step_reward: float = -0.05) -> TabularMDP:
+    """A 4-cell corridor: start in cell 0, the exit (+1, terminal) is right of cell 3.
+
+    Actions: 0 = left, 1 = right; a move goes the wrong way with probability ``slip``
+    (walls keep you in place). Every step costs ``step_reward``.
+    """
+    S, A = 4, 2
+    P = np.zeros((S, A, S))
+    R = np.full((S, A), step_reward)
+    for s in range(S):
+        for a, move in ((0, -1), (1, +1)):
+            for direction, p in ((move, 1 - slip), (-move, slip)):
+                s2 = s + direction
+                if s2 >= S:
+                    R[s, a] += p * 1.0  # expected exit reward
+                else:
+                    P[s, a, max(s2, 0)] += p
+    mu = np.zeros(S)
+    mu[0] = 1.0
+    return TabularMDP(P, R, mu, gamma)
+
+
+class Bandit:
+    r"""A K-armed Gaussian bandit with softmax policy :math:`\pi = \mathrm{softmax}(\theta)`.
+
+    Exact gradient: :math:`\partial J/\partial\theta_a = \pi_a (\mu_a - \sum_b \pi_b \mu_b)`.
+    """
+
+    def __init__(self, means: np.ndarray, stds: np.ndarray | float = 1.0) -> None:
+        self.means = np.asarray(means, dtype=np.float64)
+        self.stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), self.means.shape).copy()
+        if self.means.ndim != 1 or self.means.size < 2:
+            raise ValueError(f"means must be a 1-D array of at least 2 arms, got shape {self.means.shape}")
+        if np.any(self.stds < 0):
+            raise ValueError("stds must be >= 0")
+        self.n_actions = self.means.size
+
+    def _pi(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (self.n_actions,):
+            raise ValueError(f"theta must have shape ({self.n_actions},), got {theta.shape}")
+        return softmax_policy(theta)
+
+    def objective(self, theta: np.ndarray) -> float:
+        return float(self._pi(theta) @ self.means)
+
+    def exact_gradient(self, theta: np.ndarray) -> np.ndarray:
+        pi = self._pi(theta)
+        return pi * (self.means - pi @ self.means)
+
+    def sample(self, theta: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` pulls: (actions, rewards)."""
+        rng = np.random.default_rng(seed)
+        a = rng.choice(self.n_actions, size=n, p=self._pi(theta))
+        return a, rng.normal(self.means[a], self.stds[a])
+
+    def mc_gradients(self, theta: np.ndarray, actions: np.ndarray, rewards: np.ndarray, baseline: float = 0.0) -> np.ndarray:
+        r"""Per-pull estimates :math:`(e_a - \pi)(r - b)`, shape ``(n, K)``."""
+        pi = self._pi(theta)
+        return (np.eye(self.n_actions)[actions] - pi) * (np.asarray(rewards)[:, None] - baseline)

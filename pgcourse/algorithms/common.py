@@ -1,0 +1,215 @@
+"""What every trainer shares: the result type, config validation, the training loop's frame.
+
+The frame (:func:`training_session`) is what makes runs reproducible and safe to
+interrupt: it fixes torch's thread count and seeds, shows a ``tqdm`` progress bar,
+calls the callbacks after each update, and turns a ``KeyboardInterrupt`` into a
+``TrainResult`` holding everything learned so far.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+__all__ = [
+    "HISTORY_KEYS",
+    "TrainResult",
+    "Callback",
+    "TrainingNaNError",
+    "check_finite",
+    "validate_config",
+    "training_session",
+    "Session",
+]
+
+#: One record per update carries these keys (NaN where an algorithm has no such quantity).
+HISTORY_KEYS = (
+    "update",
+    "env_steps",
+    "episodes",
+    "time",
+    "mean_return",
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clip_fraction",
+    "explained_variance",
+    "grad_norm",
+    "lr",
+)
+
+Callback = Callable[[dict[str, float]], None]
+
+#: Running mean of this many most recent episodes is the "mean_return" of a record.
+RETURN_WINDOW = 20
+
+
+class TrainingNaNError(FloatingPointError):
+    """A loss, reward or gradient became NaN/inf: training stops with the update and the quantity named."""
+
+
+def check_finite(value: torch.Tensor | float, what: str, update: int) -> None:
+    """Raise :class:`TrainingNaNError` naming ``what`` and the update if ``value`` is not finite."""
+    v = value if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+    if not torch.isfinite(v).all():
+        raise TrainingNaNError(
+            f"{what} is not finite (NaN or inf) at update {update}; training stopped. "
+            "Likely causes: a learning rate that is too high, rewards of extreme scale, or a bug in a custom loss."
+        )
+
+
+@dataclass
+class TrainResult:
+    """What a trainer returns: the trained policy, its config and seed, and what happened."""
+
+    policy: torch.nn.Module
+    config: Any
+    seed: int
+    env_id: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    episodes: list[dict[str, float]] = field(default_factory=list)
+    interrupted: bool = False
+    note: str = ""
+
+    def metric(self, key: str) -> np.ndarray:
+        """One history column as an array, e.g. ``result.metric("approx_kl")``."""
+        if key not in HISTORY_KEYS:
+            raise KeyError(f"unknown metric {key!r}; available: {', '.join(HISTORY_KEYS)}")
+        return np.array([h[key] for h in self.history], dtype=float)
+
+    def episode_returns(self) -> np.ndarray:
+        return np.array([e["return"] for e in self.episodes], dtype=float)
+
+    def episode_steps(self) -> np.ndarray:
+        """Global env step at which each episode ended (for sample-efficiency plots)."""
+        return np.array([e["step"] for e in self.episodes], dtype=float)
+
+    def running_mean_return(self, window: int = RETURN_WINDOW) -> np.ndarray:
+        """Mean of the last ``window`` episode returns after each episode."""
+        r = self.episode_returns()
+        c = np.cumsum(np.insert(r, 0, 0.0))
+        idx = np.arange(1, len(r) + 1)
+        lo = np.maximum(idx - window, 0)
+        return (c[idx] - c[lo]) / (idx - lo)
+
+    def __repr__(self) -> str:
+        last = self.history[-1] if self.history else {}
+        return (
+            f"TrainResult(env_id={self.env_id!r}, seed={self.seed}, updates={len(self.history)}, "
+            f"env_steps={int(last.get('env_steps', 0))}, episodes={len(self.episodes)}, "
+            f"mean_return={last.get('mean_return', float('nan')):.1f}"
+            + (", interrupted=True" if self.interrupted else "")
+            + ")"
+        )
+
+
+def validate_config(cfg: Any, rules: dict[str, tuple[float, float, str]]) -> None:
+    """Check dataclass fields against ``(low, high, kind)`` rules.
+
+    ``kind`` is ``"[]"``, ``"(]"``, ``"[)"`` or ``"()"`` (closed/open ends), so the
+    message can name the field, the bad value and the allowed range exactly.
+    """
+    for name, (low, high, kind) in rules.items():
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ValueError(f"{type(cfg).__name__}.{name} must be a number, got {value!r}")
+        ok_low = value >= low if kind[0] == "[" else value > low
+        ok_high = value <= high if kind[1] == "]" else value < high
+        if not (ok_low and ok_high):
+            hi = "inf" if math.isinf(high) else f"{high:g}"
+            raise ValueError(
+                f"{type(cfg).__name__}.{name}={value!r} is outside the allowed range {kind[0]}{low:g}, {hi}{kind[1]}"
+            )
+
+
+def config_dict(cfg: Any) -> dict[str, Any]:
+    """A config as a plain dict (tuples become lists) — safe for ``torch.load(weights_only=True)``."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
+
+
+def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
+    names = {f.name: f for f in fields(cls)}
+    unknown = set(d) - set(names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}")
+    return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class Session:
+    """Book-keeping of one run: history, episodes, progress bar, callbacks."""
+
+    def __init__(self, result: TrainResult, total: int, unit: str, progress: bool, callbacks: Sequence[Callback]):
+        self.result = result
+        self.callbacks = list(callbacks)
+        self.start = time.perf_counter()
+        self.bar = tqdm(total=total, unit=unit, disable=not progress, desc=f"{result.env_id} seed {result.seed}")
+
+    def add_episodes(self, returns: Sequence[float], lengths: Sequence[int], steps: Sequence[int]) -> None:
+        for r, n, s in zip(returns, lengths, steps):
+            self.result.episodes.append({"return": float(r), "length": int(n), "step": int(s)})
+
+    def mean_return(self) -> float:
+        recent = self.result.episodes[-RETURN_WINDOW:]
+        return float(np.mean([e["return"] for e in recent])) if recent else float("nan")
+
+    def log(self, advance: int, **metrics: float) -> dict[str, float]:
+        record = {k: float("nan") for k in HISTORY_KEYS}
+        record.update(
+            update=len(self.result.history) + 1,
+            episodes=len(self.result.episodes),
+            time=time.perf_counter() - self.start,
+            mean_return=self.mean_return(),
+        )
+        record.update({k: float(v) for k, v in metrics.items()})
+        self.result.history.append(record)
+        self.bar.update(advance)
+        self.bar.set_postfix(mean_return=f"{record['mean_return']:.1f}", refresh=False)
+        for cb in self.callbacks:
+            cb(record)
+        return record
+
+
+@contextmanager
+def training_session(
+    result: TrainResult, total: int, unit: str, progress: bool, callbacks: Sequence[Callback], threads: int = 1
+) -> Iterator[Session]:
+    """Seeded, single-threaded (by default) frame around a training loop.
+
+    torch's thread count changes floating-point summation order, hence the numbers:
+    it is fixed while training runs and restored afterwards. A ``KeyboardInterrupt``
+    (from the user or a callback) ends the loop; the result so far is kept, with a note.
+    """
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    seed_everything(result.seed)
+    session = Session(result, total, unit, progress, callbacks)
+    try:
+        yield session
+    except KeyboardInterrupt:
+        result.interrupted = True
+        done = int(result.history[-1]["env_steps"]) if result.history else 0
+        result.note = (
+            f"Interrupted after {len(result.history)} updates ({done} env steps); "
+            "the policy and the history so far are kept."
+        )
+        print(result.note)
+    finally:
+        session.bar.close()
+        torch.set_num_threads(old_threads)
+        result.policy.eval()

@@ -5,7 +5,9 @@ The maths core is importable from the top level::
     from pgcourse import discounted_returns, normalize, gae, approx_kl
 """
 
+from pgcourse.checkpoint import load_policy, save_policy
 from pgcourse.diagnostics import approx_kl, clip_fraction, explained_variance, grad_norm
+from pgcourse.evaluation import evaluate
 from pgcourse.returns import discounted_returns, gae, normalize, td_errors
 
 __version__ = "0.1.0"
@@ -19,4 +21,7 @@ __all__ = [
     "clip_fraction",
     "explained_variance",
     "grad_norm",
+    "evaluate",
+    "save_policy",
+    "load_policy",
 ]

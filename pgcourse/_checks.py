@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Union
 
 import numpy as np
 import torch
 
-ArrayLike = Union[torch.Tensor, np.ndarray, Sequence[float], float]
+ArrayLike = torch.Tensor | np.ndarray | Sequence[float] | float
 
 
 def as_float_tensor(x: ArrayLike, name: str, allow_empty: bool = False) -> torch.Tensor:

@@ -67,7 +67,10 @@ def explained_variance(values: ArrayLike, returns: ArrayLike) -> torch.Tensor:
 
 
 def grad_norm(parameters: Iterable[torch.nn.Parameter]) -> float:
-    r"""Global L2 norm of all gradients, :math:`\sqrt{\sum_i \|\nabla_i\|^2}` (parameters without a gradient are skipped)."""
+    r"""Global L2 norm of all gradients, :math:`\sqrt{\sum_i \|\nabla_i\|^2}`.
+
+    Parameters without a gradient are skipped; no gradient at all gives 0.
+    """
     norms = [p.grad.detach().norm(2) for p in parameters if p.grad is not None]
     if not norms:
         return 0.0

@@ -36,6 +36,7 @@ __all__ = [
     "ActorCritic",
     "GaussianActorCritic",
     "build_actor_critic",
+    "policy_from_spec",
     "check_spaces",
 ]
 
@@ -112,7 +113,9 @@ class _PolicyInterface(nn.Module):
         dist = self.distribution(obs)
         return self._mode(dist) if deterministic else dist.sample()
 
-    def evaluate(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    def evaluate(
+        self, obs: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         dist = self.distribution(obs)
         values = self.value(obs) if self.has_critic else None
         return dist.log_prob(actions), values, dist.entropy()
@@ -125,20 +128,6 @@ class _PolicyInterface(nn.Module):
         return actions.cpu().numpy()
 
 
-class CategoricalPolicy(_PolicyInterface):
-    r"""MLP → logits → :math:`\pi_\theta(a|s) = \mathrm{softmax}(\mathrm{logits})_a`. No critic."""
-
-    has_critic = False
-
-    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
-        super().__init__()
-        self.obs_norm = nn.Identity()
-        self.logits = mlp(obs_dim, hidden, n_actions, POLICY_GAIN)
-
-    def distribution(self, obs: torch.Tensor) -> Categorical:
-        return Categorical(logits=self.logits(self.obs_norm(obs)))
-
-
 class ValueFunction(nn.Module):
     r"""MLP critic :math:`V_\phi(s)`, output shape ``(B,)``."""
 
@@ -148,6 +137,27 @@ class ValueFunction(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs).squeeze(-1)
+
+
+class CategoricalPolicy(_PolicyInterface):
+    r"""MLP → logits → :math:`\pi_\theta(a|s) = \mathrm{softmax}(\mathrm{logits})_a`. No critic."""
+
+    has_critic = False
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        self.spec = {"kind": "categorical", "obs_dim": obs_dim, "n_actions": n_actions, "hidden": list(hidden)}
+        self.obs_norm = nn.Identity()
+        self.logits = mlp(obs_dim, hidden, n_actions, POLICY_GAIN)
+        self.value_function: ValueFunction | None = None
+
+    def attach_value_function(self, value_fn: ValueFunction) -> None:
+        """Keep REINFORCE's baseline critic with the policy (saved with it; never used to act)."""
+        self.value_function = value_fn
+        self.spec["value_function"] = True
+
+    def distribution(self, obs: torch.Tensor) -> Categorical:
+        return Categorical(logits=self.logits(self.obs_norm(obs)), validate_args=False)
 
 
 class _ActorCriticBase(_PolicyInterface):
@@ -201,9 +211,17 @@ class ActorCritic(_ActorCriticBase):
         normalize_obs: bool = False,
     ) -> None:
         super().__init__(obs_dim, n_actions, hidden, shared, normalize_obs)
+        self.spec = {
+            "kind": "actor_critic",
+            "obs_dim": obs_dim,
+            "n_actions": n_actions,
+            "hidden": list(hidden),
+            "shared": shared,
+            "normalize_obs": normalize_obs,
+        }
 
     def _dist_from_head(self, out: torch.Tensor) -> Categorical:
-        return Categorical(logits=out)
+        return Categorical(logits=out, validate_args=False)
 
 
 class GaussianActorCritic(_ActorCriticBase):
@@ -227,12 +245,23 @@ class GaussianActorCritic(_ActorCriticBase):
         log_std_init: float = 0.0,
     ) -> None:
         super().__init__(obs_dim, act_dim, hidden, shared, normalize_obs)
+        self.spec = {
+            "kind": "gaussian",
+            "obs_dim": obs_dim,
+            "act_dim": act_dim,
+            "hidden": list(hidden),
+            "shared": shared,
+            "normalize_obs": normalize_obs,
+            "log_std_init": float(log_std_init),
+            "action_low": [float(x) for x in np.asarray(action_low).ravel()],
+            "action_high": [float(x) for x in np.asarray(action_high).ravel()],
+        }
         self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
         self.register_buffer("action_low", torch.as_tensor(np.asarray(action_low, dtype=np.float32)))
         self.register_buffer("action_high", torch.as_tensor(np.asarray(action_high, dtype=np.float32)))
 
     def _dist_from_head(self, out: torch.Tensor) -> Independent:
-        return Independent(Normal(out, self.log_std.exp().expand_as(out)), 1)
+        return Independent(Normal(out, self.log_std.exp().expand_as(out), validate_args=False), 1, validate_args=False)
 
     def env_action(self, actions: torch.Tensor) -> np.ndarray:
         """Clip to the action bounds for the environment; the unclipped sample is what gets stored."""
@@ -256,6 +285,31 @@ def check_spaces(observation_space: gym.Space, action_space: gym.Space, algorith
     raise ValueError(f"{algorithm} supports {allowed} action spaces, got {action_space}")
 
 
+def policy_from_spec(spec: dict) -> nn.Module:
+    """Rebuild an (untrained) policy from its ``spec`` dict — the inverse of the constructors' ``self.spec``."""
+    kind = spec.get("kind")
+    hidden = tuple(spec["hidden"])
+    if kind == "categorical":
+        pol = CategoricalPolicy(spec["obs_dim"], spec["n_actions"], hidden)
+        if spec.get("value_function"):
+            pol.attach_value_function(ValueFunction(spec["obs_dim"], hidden))
+        return pol
+    if kind == "actor_critic":
+        return ActorCritic(spec["obs_dim"], spec["n_actions"], hidden, spec["shared"], spec["normalize_obs"])
+    if kind == "gaussian":
+        return GaussianActorCritic(
+            spec["obs_dim"],
+            spec["act_dim"],
+            spec["action_low"],
+            spec["action_high"],
+            hidden,
+            spec["shared"],
+            spec["normalize_obs"],
+            spec["log_std_init"],
+        )
+    raise ValueError(f"unknown policy kind {kind!r} in spec; expected categorical, actor_critic or gaussian")
+
+
 def build_actor_critic(
     observation_space: gym.Space,
     action_space: gym.Space,
@@ -270,5 +324,12 @@ def build_actor_critic(
     if isinstance(action_space, gym.spaces.Discrete):
         return ActorCritic(obs_dim, int(action_space.n), hidden, shared, normalize_obs)
     return GaussianActorCritic(
-        obs_dim, int(action_space.shape[0]), action_space.low, action_space.high, hidden, shared, normalize_obs, log_std_init
+        obs_dim,
+        int(action_space.shape[0]),
+        action_space.low,
+        action_space.high,
+        hidden,
+        shared,
+        normalize_obs,
+        log_std_init,
     )

@@ -250,7 +250,9 @@ class Bandit:
         a = rng.choice(self.n_actions, size=n, p=self._pi(theta))
         return a, rng.normal(self.means[a], self.stds[a])
 
-    def mc_gradients(self, theta: np.ndarray, actions: np.ndarray, rewards: np.ndarray, baseline: float = 0.0) -> np.ndarray:
+    def mc_gradients(
+        self, theta: np.ndarray, actions: np.ndarray, rewards: np.ndarray, baseline: float = 0.0
+    ) -> np.ndarray:
         r"""Per-pull estimates :math:`(e_a - \pi)(r - b)`, shape ``(n, K)``."""
         pi = self._pi(theta)
         return (np.eye(self.n_actions)[actions] - pi) * (np.asarray(rewards)[:, None] - baseline)

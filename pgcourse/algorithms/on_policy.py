@@ -1,0 +1,134 @@
+"""The loop A2C and PPO share: collect a rollout, compute advantages, update, log.
+
+Only the *update* differs between the two algorithms (one gradient step on the whole
+rollout for A2C; epochs of clipped minibatch steps for PPO), so each passes its own
+``update`` function to :func:`run_on_policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from pgcourse.algorithms.common import Callback, TrainResult, check_finite, make_adam, seed_everything, training_session
+from pgcourse.diagnostics import approx_kl, clip_fraction
+from pgcourse.networks import RunningNorm, build_actor_critic, check_spaces
+from pgcourse.returns import gae
+from pgcourse.rollout import RolloutBuffer, RolloutCollector, make_vec_env
+
+__all__ = ["Batch", "prepare_batch", "policy_shift", "run_on_policy"]
+
+
+@dataclass
+class Batch:
+    """The valid rows of a rollout, flattened: what the losses consume."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    log_probs: torch.Tensor
+    values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.obs.shape[0]
+
+    def __getitem__(self, idx: torch.Tensor) -> Batch:
+        return Batch(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
+
+
+@torch.no_grad()
+def prepare_batch(policy: torch.nn.Module, buf: RolloutBuffer, gamma: float, lam: float) -> Batch:
+    r"""Values of every observation in one batched pass, then GAE(γ, λ) on the ``(T, N)`` grid.
+
+    ``next_values[t] = V(obs[t+1])`` (the true successor, see :mod:`pgcourse.rollout`);
+    rows that are not transitions (``valid`` False) are dropped *after* GAE.
+    """
+    T, N = buf.rewards.shape
+    v_all = policy.value(buf.obs.reshape((T + 1) * N, -1)).reshape(T + 1, N)
+    values, next_values = v_all[:-1], v_all[1:]
+    adv, ret = gae(buf.rewards, values, next_values, buf.terminated, buf.truncated, gamma, lam)
+    log_probs = buf.log_probs
+    if isinstance(policy.obs_norm, RunningNorm):
+        # the normaliser moved after the rollout: score the actions under the current π_old
+        log_probs = (
+            policy.distribution(buf.obs[:-1].reshape(T * N, -1))
+            .log_prob(buf.actions.reshape(T * N, *buf.actions.shape[2:]))
+            .reshape(T, N)
+        )
+    m = buf.valid
+    return Batch(buf.obs[:-1][m], buf.actions[m], log_probs[m], values[m], adv[m], ret[m])
+
+
+@torch.no_grad()
+def policy_shift(policy: torch.nn.Module, batch: Batch, clip_eps: float) -> tuple[float, float]:
+    """How far an update moved the policy on the rollout: k3 KL(π_old ‖ π_θ) and the clip fraction."""
+    new_lp = policy.distribution(batch.obs).log_prob(batch.actions)
+    return (
+        float(approx_kl(batch.log_probs, new_lp, "k3")),
+        float(clip_fraction(torch.exp(new_lp - batch.log_probs), clip_eps)),
+    )
+
+
+UpdateFn = Callable[[torch.nn.Module, torch.optim.Optimizer, Batch, Any, int], dict[str, float]]
+
+
+def run_on_policy(
+    name: str,
+    env_id: str,
+    config: Any,
+    seed: int,
+    total_steps: int,
+    progress: bool,
+    callbacks: Sequence[Callback],
+    update: UpdateFn,
+) -> TrainResult:
+    """Shared frame of A2C and PPO.
+
+    ``config`` needs: n_envs, n_steps, gamma, gae_lambda, lr, anneal_lr, hidden, shared,
+    normalize_obs, normalize_reward, log_std_init. ``update(policy, optimizer, batch,
+    config, update_index)`` does the gradient steps and returns the metrics to log.
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps={total_steps} is outside the allowed range [1, inf)")
+    envs = make_vec_env(env_id, config.n_envs, seed, config.normalize_reward, config.gamma)
+    try:
+        check_spaces(envs.single_observation_space, envs.single_action_space, name, continuous_ok=True)
+        seed_everything(seed)
+        policy = build_actor_critic(
+            envs.single_observation_space,
+            envs.single_action_space,
+            config.hidden,
+            config.shared,
+            config.normalize_obs,
+            config.log_std_init,
+        )
+        optimizer = make_adam(policy.parameters(), config.lr)
+        result = TrainResult(policy, config, seed, env_id)
+        with training_session(result, total_steps, "step", progress, callbacks) as session:
+            collector = RolloutCollector(envs, policy, seed)
+            k = 0
+            while collector.total_steps < total_steps:
+                k += 1
+                frac = max(1.0 - collector.total_steps / total_steps, 0.0)
+                lr = config.lr * frac if config.anneal_lr else config.lr
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                before = collector.total_steps
+                policy.eval()
+                buf, finished = collector.collect(config.n_steps)
+                check_finite(buf.rewards, "reward", k)
+                if config.normalize_obs:
+                    policy.obs_norm.update(buf.obs[1:][buf.valid])
+                if finished:
+                    session.add_episodes(*zip(*finished))
+                policy.train()
+                batch = prepare_batch(policy, buf, config.gamma, config.gae_lambda)
+                metrics = update(policy, optimizer, batch, config, k)
+                session.log(collector.total_steps - before, env_steps=collector.total_steps, lr=lr, **metrics)
+    finally:
+        envs.close()
+    return result

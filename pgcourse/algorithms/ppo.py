@@ -1,0 +1,170 @@
+r"""Proximal Policy Optimization (PPO-Clip).
+
+With the probability ratio :math:`r_t(\theta) = \pi_\theta(a_t|s_t) / \pi_{old}(a_t|s_t)`
+and advantages :math:`\hat A_t` (GAE), PPO maximises the clipped surrogate
+
+.. math:: L^{CLIP}(\theta) = \mathbb{E}_t\left[\min\left(r_t \hat A_t,\;
+          \mathrm{clip}(r_t, 1-\epsilon, 1+\epsilon)\, \hat A_t\right)\right]
+
+for several epochs of shuffled minibatches on one rollout, plus a value loss and an
+entropy bonus: :math:`L = -L^{CLIP} + c_v L^V - c_e H[\pi_\theta]`.
+At :math:`\theta = \theta_{old}`, :math:`r = 1` and :math:`\nabla L^{CLIP}` is the
+vanilla policy gradient; the clip only removes the incentive to move :math:`r` past
+:math:`1 \pm \epsilon`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from pgcourse.algorithms.common import (
+    Callback,
+    TrainResult,
+    check_finite,
+    validate_config,
+)
+from pgcourse.algorithms.on_policy import Batch, policy_shift, run_on_policy
+from pgcourse.diagnostics import explained_variance
+from pgcourse.returns import normalize
+
+__all__ = ["PPOConfig", "clipped_surrogate_loss", "value_loss", "ppo_update", "train_ppo"]
+
+ADV_NORM = ("minibatch", "batch", "none")
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyperparameters. Defaults solve CartPole-v1 quickly (see ``benchmarks/``)."""
+
+    n_envs: int = 8
+    n_steps: int = 32
+    n_epochs: int = 10
+    n_minibatches: int = 2
+    gamma: float = 0.99
+    gae_lambda: float = 0.9
+    clip_eps: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    lr: float = 2e-3
+    anneal_lr: bool = True
+    adv_norm: str = "minibatch"
+    clip_vloss: bool = False
+    target_kl: float | None = None
+    hidden: tuple[int, ...] = (64, 64)
+    shared: bool = False
+    normalize_obs: bool = False
+    normalize_reward: bool = False
+    log_std_init: float = 0.0
+    total_steps: int = 50_000
+
+    def __post_init__(self) -> None:
+        inf = float("inf")
+        validate_config(
+            self,
+            {
+                "n_envs": (1, 1024, "[]"),
+                "n_steps": (1, 1e6, "[]"),
+                "n_epochs": (1, 1000, "[]"),
+                "n_minibatches": (1, self.n_envs * self.n_steps, "[]"),
+                "gamma": (0, 1, "[]"),
+                "gae_lambda": (0, 1, "[]"),
+                "clip_eps": (0, 1, "(]"),
+                "ent_coef": (0, inf, "[)"),
+                "vf_coef": (0, inf, "[)"),
+                "max_grad_norm": (0, inf, "()"),
+                "lr": (0, 1, "(]"),
+                "log_std_init": (-5, 2, "[]"),
+                "total_steps": (1, inf, "[)"),
+            },
+        )
+        if self.adv_norm not in ADV_NORM:
+            raise ValueError(f"PPOConfig.adv_norm={self.adv_norm!r} is not allowed; use one of {ADV_NORM}")
+        if self.target_kl is not None and not self.target_kl > 0:
+            raise ValueError(f"PPOConfig.target_kl={self.target_kl!r} is outside the allowed range (0, inf) or None")
+        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+            raise ValueError(f"PPOConfig.hidden={self.hidden!r} must be a non-empty tuple of positive layer sizes")
+
+
+def clipped_surrogate_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_eps: float) -> torch.Tensor:
+    r"""Policy loss :math:`-\mathrm{mean}[\min(r \hat A,\ \mathrm{clip}(r, 1-\epsilon, 1+\epsilon) \hat A)]`.
+
+    Gradients flow through ``ratio`` only; ``advantages`` are treated as constants.
+    """
+    clipped = torch.clamp(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
+    advantages = advantages.detach()
+    return -torch.min(ratio * advantages, clipped * advantages).mean()
+
+
+def value_loss(values: torch.Tensor, returns: torch.Tensor, old_values: torch.Tensor | None, clip: float | None):
+    r""":math:`\tfrac12 \mathrm{mean}(V - R)^2`; with ``clip``, the pessimistic max with the clipped
+    :math:`V_{old} + \mathrm{clip}(V - V_{old}, -\epsilon, \epsilon)` (PPO2's value clipping)."""
+    loss = (values - returns) ** 2
+    if clip is not None and old_values is not None:
+        v_clipped = old_values + torch.clamp(values - old_values, -clip, clip)
+        loss = torch.max(loss, (v_clipped - returns) ** 2)
+    return 0.5 * loss.mean()
+
+
+def ppo_update(
+    policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, cfg: PPOConfig, update: int
+) -> dict[str, float]:
+    """``n_epochs`` passes of shuffled minibatches over one rollout; returns the update's diagnostics."""
+    adv_all = normalize(batch.advantages) if cfg.adv_norm == "batch" and len(batch) > 1 else batch.advantages
+    mb_size = max(len(batch) // cfg.n_minibatches, 1)
+    stats: dict[str, list[float]] = {k: [] for k in ("policy_loss", "value_loss", "entropy", "grad_norm")}
+    for _epoch in range(cfg.n_epochs):
+        perm = torch.randperm(len(batch))
+        for start in range(0, len(batch) - mb_size + 1, mb_size):
+            idx = perm[start : start + mb_size]
+            mb = batch[idx]
+            adv = adv_all[idx]
+            if cfg.adv_norm == "minibatch" and len(idx) > 1:
+                adv = normalize(adv)
+            new_lp, values, entropy = policy.evaluate(mb.obs, mb.actions)
+            ratio = torch.exp(new_lp - mb.log_probs)
+            pg_loss = clipped_surrogate_loss(ratio, adv, cfg.clip_eps)
+            v_loss = value_loss(values, mb.returns, mb.values, cfg.clip_eps if cfg.clip_vloss else None)
+            ent = entropy.mean()
+            loss = pg_loss + cfg.vf_coef * v_loss - cfg.ent_coef * ent
+            check_finite(loss, "PPO loss (policy + value - entropy)", update)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            stats["grad_norm"].append(float(torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)))
+            optimizer.step()
+            for k, v in (("policy_loss", pg_loss), ("value_loss", v_loss), ("entropy", ent)):
+                stats[k].append(v.item())
+        if cfg.target_kl is not None and policy_shift(policy, batch, cfg.clip_eps)[0] > cfg.target_kl:
+            break
+    kl, cf = policy_shift(policy, batch, cfg.clip_eps)
+    out = {k: float(np.mean(v)) for k, v in stats.items()}
+    out.update(
+        approx_kl=kl,
+        clip_fraction=cf,
+        explained_variance=float(explained_variance(batch.values, batch.returns)),
+        epochs=_epoch + 1,
+    )
+    return out
+
+
+def train_ppo(
+    env_id: str = "CartPole-v1",
+    config: PPOConfig | None = None,
+    seed: int = 0,
+    total_steps: int | None = None,
+    progress: bool = True,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Train PPO on ``env_id`` (``Discrete`` or 1-D ``Box`` actions) and return a :class:`TrainResult`.
+
+    ``total_steps`` (default ``config.total_steps``) counts environment transitions.
+    Ctrl-C (KeyboardInterrupt) stops early and keeps what was learned.
+    """
+    config = config or PPOConfig()
+    return run_on_policy(
+        "PPO", env_id, config, seed, total_steps or config.total_steps, progress, callbacks, ppo_update
+    )

@@ -1,0 +1,172 @@
+"""Trainers: reproducible, interrupt-safe, loud on NaN and bad input; checkpoints round-trip."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from toy_envs import register
+
+import pgcourse
+from pgcourse.algorithms import (
+    HISTORY_KEYS,
+    A2CConfig,
+    PPOConfig,
+    ReinforceConfig,
+    TrainingNaNError,
+    stop_at_mean_return,
+    train_a2c,
+    train_ppo,
+    train_reinforce,
+)
+from pgcourse.algorithms import ppo as ppo_module
+
+register()
+SMALL_PPO = PPOConfig(n_envs=2, n_steps=64, n_epochs=2, total_steps=1000)
+SMALL_A2C = A2CConfig(n_envs=2, n_steps=8, total_steps=500)
+SMALL_RF = ReinforceConfig(episodes_per_update=2, total_episodes=6)
+
+
+def _strip_time(history):
+    """History without wall time, NaN-safe for comparison (NaN == NaN here)."""
+    return [{k: ("nan" if v != v else v) for k, v in h.items() if k != "time"} for h in history]
+
+
+@pytest.mark.parametrize(
+    "train, cfg",
+    [(train_ppo, SMALL_PPO), (train_a2c, SMALL_A2C), (train_reinforce, SMALL_RF)],
+    ids=["ppo", "a2c", "reinforce"],
+)
+def test_same_seed_same_run_bit_for_bit(train, cfg):
+    a = train("CartPole-v1", cfg, seed=3, progress=False)
+    b = train("CartPole-v1", cfg, seed=3, progress=False)
+    c = train("CartPole-v1", cfg, seed=4, progress=False)
+    assert _strip_time(a.history) == _strip_time(b.history)
+    assert a.episodes == b.episodes
+    assert a.episodes != c.episodes
+    for pa, pb in zip(a.policy.state_dict().values(), b.policy.state_dict().values()):
+        assert torch.equal(pa, pb)
+
+
+def test_history_records_have_every_key_and_sane_values():
+    res = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
+    assert len(res.history) == math.ceil(1000 / (2 * 64)) or len(res.history) == math.ceil(1000 / (2 * 64)) + 1
+    for rec in res.history:
+        assert set(HISTORY_KEYS) <= set(rec)
+        assert rec["approx_kl"] >= 0 and 0 <= rec["clip_fraction"] <= 1
+    steps = res.metric("env_steps")
+    assert np.all(np.diff(steps) > 0) and steps[-1] >= 1000
+    lr = res.metric("lr")
+    assert lr[0] == pytest.approx(SMALL_PPO.lr) and np.all(np.diff(lr) < 0)  # linear annealing
+    assert all(e["length"] == e["return"] for e in res.episodes)  # CartPole: +1 per step
+    assert "updates=" in repr(res)
+
+
+def test_trainers_restore_torch_thread_count():
+    torch.set_num_threads(2)
+    train_a2c("CartPole-v1", SMALL_A2C, seed=0, progress=False)
+    assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("train, cfg", [(train_ppo, SMALL_PPO), (train_reinforce, SMALL_RF)], ids=["ppo", "reinforce"])
+def test_keyboard_interrupt_returns_the_run_so_far(train, cfg):
+    def interrupt_at_second_update(record):
+        if record["update"] == 2:
+            raise KeyboardInterrupt
+
+    res = train("CartPole-v1", cfg, seed=0, progress=False, callbacks=[interrupt_at_second_update])
+    assert res.interrupted and "Interrupted after 2 updates" in res.note
+    assert len(res.history) == 2
+    assert isinstance(res.policy, torch.nn.Module) and not res.policy.training
+
+
+def test_stop_at_mean_return_ends_training_early():
+    res = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False, callbacks=[stop_at_mean_return(10.0)])
+    assert not res.interrupted and "Stopped early" in res.note
+    assert len(res.history) == 1
+
+
+def test_nan_reward_stops_training_with_update_named():
+    with pytest.raises(TrainingNaNError, match="reward is not finite .* at update 3"):
+        train_ppo("pgcourse-test/NaNReward-v0", PPOConfig(n_envs=1, n_steps=12, total_steps=500), progress=False)
+
+
+def test_nan_loss_stops_training_with_quantity_named(monkeypatch):
+    monkeypatch.setattr(ppo_module, "clipped_surrogate_loss", lambda r, a, e: torch.tensor(float("nan")))
+    with pytest.raises(TrainingNaNError, match=r"PPO loss \(policy \+ value - entropy\) is not finite .* at update 1"):
+        train_ppo("CartPole-v1", SMALL_PPO, progress=False)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: PPOConfig(clip_eps=0), r"PPOConfig.clip_eps=0 is outside the allowed range \(0, 1\]"),
+        (lambda: PPOConfig(gamma=1.5), r"PPOConfig.gamma=1.5 is outside the allowed range \[0, 1\]"),
+        (lambda: PPOConfig(adv_norm="global"), r"PPOConfig.adv_norm='global' is not allowed"),
+        (lambda: PPOConfig(n_minibatches=1000, n_envs=2, n_steps=8), r"n_minibatches=1000 is outside"),
+        (lambda: PPOConfig(target_kl=-1.0), r"target_kl=-1.0 is outside"),
+        (lambda: A2CConfig(lr=0.0), r"A2CConfig.lr=0.0 is outside the allowed range \(0, 1\]"),
+        (lambda: A2CConfig(n_envs=True), r"A2CConfig.n_envs must be a number"),
+        (lambda: ReinforceConfig(baseline="mean"), r"baseline='mean' is not allowed"),
+        (lambda: ReinforceConfig(baseline="none", normalize="advantages"), r"needs baseline='value'"),
+    ],
+)
+def test_configs_reject_bad_values_naming_field_value_and_range(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_unsupported_action_spaces_fail_early_and_clearly():
+    with pytest.raises(ValueError, match="REINFORCE supports Discrete action spaces, got Box"):
+        train_reinforce("Pendulum-v1", SMALL_RF, progress=False)
+    with pytest.raises(ValueError, match="PPO supports Discrete or a 1-D Box action spaces, got MultiDiscrete"):
+        train_ppo("pgcourse-test/MultiDiscrete-v0", SMALL_PPO, progress=False)
+
+
+def test_evaluate_is_reproducible_and_deterministic_mode_is_greedy():
+    res = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
+    a = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=4, seed=7)
+    b = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=4, seed=7)
+    assert a.shape == (4,) and np.array_equal(a, b)
+    with pytest.raises(ValueError, match="n_episodes=0"):
+        pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=0)
+
+
+def test_gaussian_ppo_keeps_normaliser_frozen_in_evaluation_and_saves_it(tmp_path):
+    cfg = PPOConfig(n_envs=2, n_steps=100, n_epochs=1, normalize_obs=True, normalize_reward=True, total_steps=400)
+    res = train_ppo("Pendulum-v1", cfg, seed=0, progress=False)
+    norm = res.policy.obs_norm
+    count = float(norm.count)
+    assert count > 300  # updated with the training observations
+    pgcourse.evaluate(res.policy, "Pendulum-v1", n_episodes=2, seed=0)
+    assert float(norm.count) == count  # ... and frozen in evaluation
+    path = pgcourse.save_policy(res, tmp_path / "pendulum.pt")
+    loaded = pgcourse.load_policy(path, env_id="Pendulum-v1")
+    assert torch.equal(loaded.obs_norm.mean, norm.mean) and torch.equal(loaded.log_std, res.policy.log_std)
+    obs = torch.randn(5, 3)
+    assert torch.equal(loaded.act(obs, deterministic=True), res.policy.act(obs, deterministic=True))
+    assert loaded.checkpoint_info["config"]["normalize_obs"] is True
+    payload = torch.load(path, weights_only=True)  # plain data only
+    assert payload["env_id"] == "Pendulum-v1"
+
+
+def test_reinforce_checkpoint_round_trip_keeps_the_baseline(tmp_path):
+    res = train_reinforce("CartPole-v1", SMALL_RF, seed=0, progress=False)
+    loaded = pgcourse.load_policy(pgcourse.save_policy(res, tmp_path / "rf.pt"))
+    obs = torch.randn(4, 4)
+    assert torch.equal(loaded.value_function(obs), res.policy.value_function(obs))
+
+
+def test_load_policy_rejects_corrupt_foreign_and_wrong_env_files(tmp_path):
+    res = train_a2c("CartPole-v1", SMALL_A2C, seed=0, progress=False)
+    path = pgcourse.save_policy(res, tmp_path / "a2c.pt")
+    with pytest.raises(ValueError, match="trained on 'CartPole-v1', not on 'Pendulum-v1'"):
+        pgcourse.load_policy(path, env_id="Pendulum-v1")
+    bad = tmp_path / "corrupt.pt"
+    bad.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match="not a readable pgcourse checkpoint"):
+        pgcourse.load_policy(bad)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(ValueError, match="not a pgcourse policy checkpoint"):
+        pgcourse.load_policy(foreign)

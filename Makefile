@@ -15,7 +15,7 @@ course: setup
 		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb
 
 test: setup
-	$(VENV)/python -m ruff check pgcourse tests benchmarks
+	$(VENV)/python -m ruff check pgcourse tests benchmarks scripts
 	$(VENV)/python -m pytest tests
 	$(VENV)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:randomly notebooks
 
@@ -30,7 +30,7 @@ notebook: setup
 	$(VENV)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/$(NB).ipynb
 
 lint: setup
-	$(VENV)/python -m ruff check pgcourse tests benchmarks
+	$(VENV)/python -m ruff check pgcourse tests benchmarks scripts
 
 html: setup
 	$(VENV)/python scripts/export_html.py

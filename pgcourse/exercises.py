@@ -40,6 +40,8 @@ import torch
 from torch import Tensor
 from torch.distributions import Normal
 
+from pgcourse.algorithms.ppo import clipped_surrogate_loss
+from pgcourse.algorithms.reinforce import reinforce_loss
 from pgcourse.diagnostics import approx_kl, explained_variance
 from pgcourse.returns import discounted_returns, gae, normalize
 
@@ -296,9 +298,7 @@ _RETURNS = _Exercise(
 # ---- 2. REINFORCE loss ------------------------------------------------------------------
 
 
-# TODO(lead): point at pgcourse.algorithms.reinforce.reinforce_loss once it exists.
-def _reinforce_loss(log_probs: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
-    return -(log_probs * returns.detach()).mean()
+_reinforce_loss = reinforce_loss
 
 
 _SUM_HINT = (
@@ -611,9 +611,7 @@ _GAE = _Exercise(
 # ---- 5. PPO clipped surrogate -----------------------------------------------------------
 
 
-# TODO(lead): point at pgcourse.algorithms.ppo.clipped_surrogate_loss once it exists.
-def _clipped_surrogate_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_eps: float) -> torch.Tensor:
-    return -torch.min(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages).mean()
+_clipped_surrogate_loss = clipped_surrogate_loss
 
 
 _CLIPPED = _Exercise(

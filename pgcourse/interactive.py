@@ -22,6 +22,8 @@ value, action value and advantage of the policy :math:`\pi_\theta`.
 
 from __future__ import annotations
 
+import base64
+import html
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -126,7 +128,8 @@ def _pair_labels(n_states: int) -> list[str]:
 class SliderDemo(widgets.VBox):
     """Controls on top, the figure and a text readout side by side below.
 
-    ``compute(**values)`` gets the current value of every control (by name) and
+    Redrawing costs a few hundred milliseconds, so course sliders update when released
+    (``continuous_update=False``). ``compute(**values)`` gets the current value of every control (by name) and
     returns a result; ``draw(fig, result)`` draws it on a fresh figure;
     ``readout(result)`` returns HTML for the text beside the figure. Each control
     is an attribute named after its key (``demo.lam_slider``); ``last_result`` is
@@ -165,7 +168,11 @@ class SliderDemo(widgets.VBox):
         return next(iter(self.controls.values()))
 
     def _on_change(self, _change: Mapping[str, Any]) -> None:
-        self.update()
+        # A slider callback's exception would only reach the kernel log: show it beside the figure instead.
+        try:
+            self.update()
+        except Exception as err:  # reported to the learner, not swallowed
+            self.readout.value = f"<b style='color:#D55E00'>{type(err).__name__}</b>: {html.escape(str(err))}"
 
     def update(self) -> None:
         """Recompute from the current control values and redraw."""
@@ -188,8 +195,6 @@ class SliderDemo(widgets.VBox):
 
 
 def _b64(data: bytes) -> str:
-    import base64
-
     return base64.b64encode(data).decode("ascii")
 
 
@@ -361,7 +366,10 @@ def _draw_components(ax: Axes, exact: np.ndarray, estimates: Sequence[tuple[str,
 
 def _draw_trend(ax: Axes, r: MCGradientResult, marks: Sequence[MCGradientResult] = ()) -> None:
     ax.loglog(r.ns, r.rmse, "o", color="0.35", label="measured (batches of the pool)")
-    ax.loglog(r.ns, r.theory, "--", color="black", linewidth=1.5, label=r"$\sqrt{\mathrm{tr}\,\Sigma/N}$ (slope −1/2)")
+    n_max = max([int(r.ns[-1]), *(m.n for m in marks)])
+    grid = np.geomspace(1, n_max, 50)
+    ax.loglog(grid, r.theory[0] / np.sqrt(grid), "--", color="black", linewidth=1.5,
+              label=r"$\sqrt{\mathrm{tr}\,\Sigma/N}$ (slope −1/2)")
     for j, m in enumerate(marks):
         ax.plot([m.n], [m.rel_error], "D", color=style_cycle(j)["color"], markersize=8, label=f"N = {m.n}")
     ax.set_xlabel("trajectories N")
@@ -395,7 +403,7 @@ def mc_gradient_demo(samples: GradientSamples | None = None) -> SliderDemo:
     """Slider: number of sampled trajectories N → the estimate against the exact gradient."""
     samples = samples or gradient_samples()
     options = [int(2**k) for k in range(int(np.log2(samples.n_pool)) + 1)]
-    n_slider = _slider(widgets.SelectionSlider, "trajectories N", options=options, value=16)
+    n_slider = _slider(widgets.SelectionSlider, "trajectories N", heavy=True, options=options, value=16)
 
     def readout(r: MCGradientResult) -> str:
         return _table(
@@ -523,7 +531,9 @@ def static_return_traces(
 def gamma_demo(n_trajectories: int = 5, source: str = "cartpole", seed: int = 0) -> SliderDemo:
     """Slider γ ∈ [0, 1] → :math:`G_t` of a few sampled episodes; "New trajectories" resamples them."""
     state = {"seed": seed, "rewards": sample_episode_rewards(n_trajectories, seed, source)}
-    gamma_slider = _slider(widgets.FloatSlider, "discount γ (gamma)", min=0.0, max=1.0, step=0.01, value=0.9)
+    gamma_slider = _slider(
+        widgets.FloatSlider, "discount γ (gamma)", heavy=True, min=0.0, max=1.0, step=0.01, value=0.9
+    )
     new_button = widgets.Button(description="New trajectories", icon="refresh")
 
     def readout(r: ReturnTraces) -> str:
@@ -719,8 +729,8 @@ def _draw_variance_curve(ax: Axes, r: BaselineResult, marks: Sequence[tuple[floa
         ax.plot([b], [v], "o", color="black", markersize=8, zorder=3, label="measured" if j == 0 else None)
     ax.set_xlabel(r"baseline strength $\beta$  ($b = \beta V$)")
     ax.set_ylabel("variance per trajectory")
-    ax.set_ylim(0, 1.45 * r.variance_curve.max())
-    ax.legend(fontsize=10, loc="upper center", ncol=2)
+    ax.set_ylim(0, 1.7 * r.variance_curve.max())
+    ax.legend(fontsize=9, loc="upper left")
 
 
 def _draw_spread(ax: Axes, results: Sequence[BaselineResult], comp: tuple[int, int]) -> None:
@@ -756,7 +766,9 @@ def static_baseline_variance(
 def baseline_demo(study: BaselineStudy | None = None) -> SliderDemo:
     """Slider β ∈ [0, 1.5] → measured variance of the gradient estimate with b = β·V."""
     study = study or baseline_study()
-    beta_slider = _slider(widgets.FloatSlider, "baseline strength β", min=0.0, max=1.5, step=0.05, value=0.0)
+    beta_slider = _slider(
+        widgets.FloatSlider, "baseline strength β", heavy=True, min=0.0, max=1.5, step=0.05, value=0.0
+    )
     zero = baseline_variance(0.0, study)
     comp = _component(zero)
 

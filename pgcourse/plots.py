@@ -16,7 +16,8 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import matplotlib
@@ -33,6 +34,8 @@ __all__ = [
     "COURSE_RC",
     "use_course_style",
     "course_style",
+    "pretty",
+    "summarize_runs",
     "style_cycle",
     "learning_curve",
     "diagnostics_panel",
@@ -65,7 +68,7 @@ LINESTYLES = (
     (0, (5, 2, 1, 2, 1, 2)),
 )
 
-#: The course's rcParams (use them with ``matplotlib.rc_context(COURSE_RC)`` or :func:`use_course_style`).
+#: The course's rcParams (applied by :func:`use_course_style`, or temporarily by :func:`course_style`).
 COURSE_RC: dict[str, Any] = {
     "figure.figsize": (8.0, 4.5),
     "figure.dpi": 100,
@@ -120,9 +123,20 @@ def use_course_style() -> None:
     matplotlib.rcParams.update(COURSE_RC)
 
 
-def course_style() -> Any:
-    """Context manager applying the course style only inside a ``with`` block."""
-    return matplotlib.rc_context(COURSE_RC)
+@contextmanager
+def course_style() -> Iterator[None]:
+    """Apply the course style inside a ``with`` block only.
+
+    Unlike ``matplotlib.rc_context`` this restores *only* the keys it set: a pyplot
+    backend initialised inside the block (which switches interactive mode on in a
+    notebook) stays initialised, and later figures keep showing up inline.
+    """
+    old = {key: matplotlib.rcParams[key] for key in COURSE_RC}
+    matplotlib.rcParams.update(COURSE_RC)
+    try:
+        yield
+    finally:
+        matplotlib.rcParams.update(old)
 
 
 def style_cycle(i: int) -> dict[str, Any]:
@@ -346,7 +360,8 @@ class LivePlot:
             result = train_ppo("CartPole-v1", callbacks=[live])
 
     When ``update`` restarts at 1 (a new training run, e.g. the next seed), a new
-    line is started, so one LivePlot can follow several seeds.
+    line is started, so one LivePlot can follow several runs; ``labels`` names them
+    in order (default "run 1", "run 2", ...).
     """
 
     def __init__(
@@ -356,7 +371,8 @@ class LivePlot:
         target: float | None = None,
         title: str | None = None,
         min_interval: float = 1.0,
-        figsize: tuple[float, float] = (7.5, 3.8),
+        figsize: tuple[float, float] = (8.5, 4.0),
+        labels: Sequence[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         display: Callable[[Any, Any], Any] | None = _ipython_display,
     ) -> None:
@@ -365,6 +381,7 @@ class LivePlot:
         self.x, self.y, self.target, self.title = x, y, target, title
         self.min_interval = float(min_interval)
         self.figsize = figsize
+        self.labels = list(labels) if labels is not None else None
         self.clock = clock
         self._display = display
         self._handle: Any = None
@@ -403,18 +420,25 @@ class LivePlot:
             ax = fig.add_subplot()
             for i, run in enumerate(self.runs):
                 rx, ry = _xy_of(run, self.x, self.y)
-                label = f"run {i + 1}" if len(self.runs) > 1 else None
+                label = self._label(i)
                 ax.plot(rx, ry, label=label, **style_cycle(i))
             if self.target is not None:
                 ax.axhline(self.target, color="0.4", linestyle=":", linewidth=1.5, label=f"target {self.target:g}")
             ax.set_xlabel(pretty(self.x))
             ax.set_ylabel(pretty(self.y))
             last = self.runs[-1][-1] if self.runs else {}
-            status = f"update {int(last.get('update', 0))}, {pretty(self.y)} {last.get(self.y, math.nan):.1f}"
-            ax.set_title(f"{self.title} — {status}" if self.title else status)
-            if len(self.runs) > 1 or self.target is not None:
-                ax.legend(loc="lower right")
+            status = f"update {int(last.get('update', 0))}: {pretty(self.y)} {last.get(self.y, math.nan):.1f}"
+            if self.title:
+                ax.set_title(self.title, loc="left")
+            ax.set_title(status, loc="right", fontsize=11)
+            if len(self.runs) > 1 or self.target is not None or self.labels:
+                ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
         return fig
+
+    def _label(self, i: int) -> str | None:
+        if self.labels is not None and i < len(self.labels):
+            return self.labels[i]
+        return f"run {i + 1}" if len(self.runs) > 1 else None
 
     def draw(self) -> None:
         """Redraw now (ignores the throttle)."""

@@ -116,8 +116,13 @@ def animate(
     # No layout engine (the frame fills the axes). The rc context matters: savefig restores the
     # figure's engine through rcParams, which may ask for constrained layout (the course style does).
     who = title or ("random actions" if policy is None else "policy")
-    with matplotlib.rc_context({"figure.constrained_layout.use": False, "figure.autolayout": False}):
+    no_layout = {"figure.constrained_layout.use": False, "figure.autolayout": False}
+    old = {key: matplotlib.rcParams[key] for key in no_layout}  # restore only these keys afterwards
+    matplotlib.rcParams.update(no_layout)
+    try:
         return HTML(_to_jshtml(frames, fps, f"{env_id} — {who}"))
+    finally:
+        matplotlib.rcParams.update(old)
 
 
 def _to_jshtml(frames: list[np.ndarray], fps: int, caption: str) -> str:

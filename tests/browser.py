@@ -77,6 +77,7 @@ RUN_ALL_TIMEOUT_S = 900.0
 WIDGET_UPDATE_TIMEOUT_S = 120.0
 POLL_S = 0.25
 SETTLE_S = 1.0
+STOPPED_S = 3.0
 
 SLIDER_HANDLE = ".widget-slider .noUi-handle"
 SLIDER_READOUT = ".widget-readout"
@@ -490,20 +491,25 @@ class Notebook:
         numbered = all(p[1:-2].isdigit() for p, want in zip(prompts, expected, strict=True) if want)
         return numbered and self.kernel_state() == "idle"
 
-    def wait_until_executed(self, timeout: float = RUN_ALL_TIMEOUT_S) -> None:
+    def wait_until_executed(self, timeout: float = RUN_ALL_TIMEOUT_S, stopped_s: float = STOPPED_S) -> None:
         """Wait until no cell is queued or running, every non-empty code cell has a number, and the kernel idles.
 
-        If execution stopped on an error, the cells after it keep an empty prompt: fail fast with the error text.
+        When a cell fails, Run All stops and the cells after it keep an empty prompt. Nothing running, an idle
+        kernel and unexecuted cells for ``stopped_s`` seconds in a row (cells follow each other within
+        milliseconds) means the run stopped: fail at once, with the traceback, instead of at the timeout.
         """
         expected = [bool(_source(cell).strip()) for cell in self.code_cells()]
+        state = {"since": time.monotonic(), "stopped": False}
 
         def done() -> bool:
             if self._executed(expected):
                 return True
-            if self.errors() and "[*]:" not in self.prompts() and self.kernel_state() == "idle":
-                unexpected = self.unexpected_errors()  # cells tagged raises-exception fail on purpose
-                if unexpected:
-                    raise AssertionError(f"{self.name}: execution stopped on an error:\n" + "\n".join(unexpected))
+            stopped = "[*]:" not in self.prompts() and self.kernel_state() == "idle"
+            if stopped != state["stopped"]:
+                state.update(stopped=stopped, since=time.monotonic())
+            if stopped and time.monotonic() - state["since"] >= stopped_s:
+                found = self.unexpected_errors() or ["(no traceback rendered)"]
+                raise AssertionError(f"{self.name}: Run All stopped before the end:\n" + "\n".join(found))
             return False
 
         wait_until(done, timeout, f"all cells of {self.name} to execute")

@@ -18,6 +18,15 @@ def _close_figures():
     plt.close("all")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The tensors here are small: one thread is fastest, and steady on a busy machine."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="module")
 def grads():
     return ia.gradient_samples()
@@ -254,3 +263,21 @@ def test_hello_demo_reacts():
     assert np.allclose(demo.last_result[1], np.sin(5 * x)) and "5" in demo.readout.value
     with pytest.raises(ValueError, match="k="):
         ia.hello_curve(-1)
+
+
+def test_an_error_during_a_slider_move_is_shown_beside_the_figure():
+    import ipywidgets as widgets
+
+    s = widgets.IntSlider(value=1, min=0, max=5)
+
+    def compute(s):
+        if s == 3:
+            raise ValueError("s=3 is outside the allowed range")
+        return s
+
+    demo = ia.SliderDemo({"s": s}, compute, lambda fig, r: fig.subplots().plot([r]), lambda r: f"value {r}")
+    s.value = 3
+    assert "ValueError" in demo.readout.value and "s=3" in demo.readout.value
+    assert demo.last_result == 1
+    s.value = 4
+    assert demo.readout.value == "value 4"

@@ -44,6 +44,18 @@ def test_course_style_is_colour_blind_safe_with_line_styles():
         assert a[0].get_linestyle() != b[0].get_linestyle()
 
 
+def test_course_style_context_restores_only_its_own_keys():
+    with matplotlib.rc_context():
+        matplotlib.rcParams["font.size"] = 7
+        was_interactive = matplotlib.is_interactive()
+        with plots.course_style():
+            assert matplotlib.rcParams["font.size"] == plots.COURSE_RC["font.size"]
+            matplotlib.interactive(not was_interactive)  # e.g. a notebook backend switching itself on
+        assert matplotlib.rcParams["font.size"] == 7
+        assert matplotlib.is_interactive() != was_interactive  # not reset: later figures still show inline
+        matplotlib.interactive(was_interactive)
+
+
 # ---------------------------------------------------------------- learning curves
 def test_learning_curve_mean_and_band_over_runs_with_different_x():
     runs = [
@@ -144,6 +156,10 @@ def test_live_plot_context_manager_and_new_runs():
             live(rec)
     assert len(live.runs) == 2 and [len(r) for r in live.runs] == [3, 2]
     assert live.n_draws == 2  # first record, then the final draw on exit
+    named = plots.LivePlot(clock=clock, display=None, labels=["baseline", "raw"])
+    named.runs = live.runs
+    legend = named.render().axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["baseline", "raw"]
     with pytest.raises(ValueError, match="min_interval"):
         plots.LivePlot(min_interval=-1)
 

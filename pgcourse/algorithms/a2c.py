@@ -37,7 +37,7 @@ class A2CConfig:
     ent_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
-    lr: float = 1e-3
+    lr: float = 2e-3
     anneal_lr: bool = True
     normalize_advantages: bool = False
     hidden: tuple[int, ...] = (64, 64)

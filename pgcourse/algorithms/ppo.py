@@ -31,7 +31,7 @@ from pgcourse.algorithms.on_policy import Batch, policy_shift, run_on_policy
 from pgcourse.diagnostics import explained_variance
 from pgcourse.returns import normalize
 
-__all__ = ["PPOConfig", "clipped_surrogate_loss", "value_loss", "ppo_update", "train_ppo"]
+__all__ = ["PPOConfig", "PRESETS", "clipped_surrogate_loss", "value_loss", "ppo_update", "train_ppo"]
 
 ADV_NORM = ("minibatch", "batch", "none")
 
@@ -151,6 +151,24 @@ def ppo_update(
     return out
 
 
+#: Tuned settings per environment; ``train_ppo(env_id)`` without a config uses these (else ``PPOConfig()``).
+PRESETS: dict[str, PPOConfig] = {
+    "CartPole-v1": PPOConfig(),
+    "Pendulum-v1": PPOConfig(
+        n_envs=8,
+        n_steps=256,
+        n_epochs=10,
+        n_minibatches=8,
+        gamma=0.95,
+        gae_lambda=0.95,
+        lr=1e-3,
+        normalize_obs=True,
+        normalize_reward=True,
+        total_steps=200_000,
+    ),
+}
+
+
 def train_ppo(
     env_id: str = "CartPole-v1",
     config: PPOConfig | None = None,
@@ -161,10 +179,13 @@ def train_ppo(
 ) -> TrainResult:
     """Train PPO on ``env_id`` (``Discrete`` or 1-D ``Box`` actions) and return a :class:`TrainResult`.
 
+    Without ``config``, the tuned preset for ``env_id`` in :data:`PRESETS` is used
+    (``PPOConfig()`` for other environments).
+
     ``total_steps`` (default ``config.total_steps``) counts environment transitions.
     Ctrl-C (KeyboardInterrupt) stops early and keeps what was learned.
     """
-    config = config or PPOConfig()
+    config = config or PRESETS.get(env_id, PPOConfig())
     return run_on_policy(
         "PPO", env_id, config, seed, total_steps or config.total_steps, progress, callbacks, ppo_update
     )

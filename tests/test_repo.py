@@ -1,0 +1,80 @@
+"""Repository hygiene: dependencies in step, notebooks clean, set-up commands present."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _name(req: str) -> tuple[str, str]:
+    """('gymnasium[classic-control]', '>=1.0,<2') from a requirement string."""
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+(?:\[[^\]]+\])?)\s*(.*)$", req)
+    assert m, req
+    return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    listed: dict[str, str] = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            for pip_dep in dep["pip"]:
+                if not pip_dep.startswith("-e"):
+                    listed.update([_name(pip_dep)])
+        elif not dep.startswith(("python", "pip")):
+            listed.update([_name(dep)])
+    assert listed == wanted
+
+
+def test_torch_pin_is_installed_first_and_metadata_states_a_range():
+    assert (ROOT / "constraints.txt").read_text().count("torch==2.13.0") == 1
+    setup = (ROOT / "scripts" / "setup_env.sh").read_text()
+    assert setup.index("-c constraints.txt torch") < setup.index('-c constraints.txt -e ".[test]"')
+    deps = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'"torch>=[0-9.]+,<[0-9]+"', deps)
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make course" in readme
+    assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--ServerApp.ip=127.0.0.1" in makefile and "00_start_here.ipynb" in makefile
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_committed_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    assert "widgets" not in nb.metadata, "widget state is committed"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: outputs not cleared"
+
+
+def test_expected_notebooks_exist():
+    names = {p.stem.split("_")[0] for p in NOTEBOOKS}
+    assert {f"{i:02d}" for i in range(10)} <= names
+
+
+def test_no_registry_hosts_in_the_repo():
+    """Nothing is fetched at run time, and no package-registry host is named in the repo."""
+    hosts = ["pypi" + ".org", "files.python" + "hosted.org", "download.py" + "torch.org"]
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix in {".png"} or not path.is_file():
+            continue
+        text = path.read_text(errors="ignore")
+        assert not any(h in text for h in hosts), name

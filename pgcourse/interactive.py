@@ -696,7 +696,7 @@ def baseline_variance(beta: float, study: BaselineStudy | None = None) -> Baseli
     g = mdp.mc_gradients(theta, study.traj, baseline=beta * study.values)
     var_g0, cov, var_h = _trace_moments(study.g0, study.h)
     curve = var_g0 - 2 * study.betas * cov + study.betas**2 * var_h
-    beta_star = cov / var_h
+    beta_star = optimal_baseline_scale(study.g0, study.h)
     term = exact_baseline_term(mdp, theta, study.values)
     return BaselineResult(
         beta=beta,
@@ -715,10 +715,11 @@ def baseline_variance(beta: float, study: BaselineStudy | None = None) -> Baseli
     )
 
 
-def _component(study_or_result: BaselineResult) -> tuple[int, int]:
-    """The gradient component with the largest variance without baseline (the one worth showing)."""
-    var0 = (study_or_result.samples - study_or_result.samples.mean(0)).std(0)
-    return np.unravel_index(int(np.argmax(var0)), var0.shape)  # type: ignore[return-value]
+def _component(result: BaselineResult) -> tuple[int, int]:
+    """The gradient component whose per-trajectory estimates spread most at ``result.beta`` (the one worth showing)."""
+    spread = result.samples.std(0)
+    s, a = np.unravel_index(int(np.argmax(spread)), spread.shape)
+    return int(s), int(a)
 
 
 def _draw_variance_curve(ax: Axes, r: BaselineResult, marks: Sequence[tuple[float, float]] = ()) -> None:

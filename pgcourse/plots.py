@@ -352,7 +352,8 @@ class LivePlot:
 
     Call it with each history record (``callbacks=[live]``). A redraw costs a few
     hundred milliseconds, so it happens at most once every ``min_interval``
-    seconds (the first record draws at once); :meth:`finish` (alias :meth:`close`)
+    seconds (the first record draws at once), and less often if drawing is slow
+    (at most ~20% of the time goes into drawing); :meth:`finish` (alias :meth:`close`)
     always draws the final state, and using the plot as a context manager calls
     it for you::
 
@@ -388,6 +389,7 @@ class LivePlot:
         self.runs: list[list[dict[str, float]]] = []
         self.n_draws = 0
         self._last_draw = -math.inf
+        self._draw_cost = 0.0
         self._drawn_records = 0
         self._n_records = 0
 
@@ -397,7 +399,8 @@ class LivePlot:
         else:
             self.runs.append([dict(record)])
         self._n_records += 1
-        if self.clock() - self._last_draw >= self.min_interval:
+        # at most once per min_interval, and never more than ~20% of the time (a busy machine draws slowly)
+        if self.clock() - self._last_draw >= max(self.min_interval, 4.0 * self._draw_cost):
             self.draw()
 
     def finish(self) -> None:
@@ -446,6 +449,7 @@ class LivePlot:
 
         self._last_draw = self.clock()
         png = figure_png(self.render())
+        self._draw_cost = self.clock() - self._last_draw
         self.n_draws += 1
         self._drawn_records = self._n_records
         if self._display is not None:

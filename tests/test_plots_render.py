@@ -203,3 +203,20 @@ def test_animate_rejects_bad_arguments(kwargs, match):
 def test_unknown_env_is_a_clear_error():
     with pytest.raises(ValueError, match="NoSuchEnv-v0"):
         render.rollout_frames(None, "NoSuchEnv-v0")
+
+
+def test_live_plot_draws_less_often_when_drawing_is_slow():
+    clock = FakeClock()
+    live = plots.LivePlot(clock=clock, display=None)
+    render = live.render
+
+    def slow_render():
+        clock.t += 0.5  # each draw "takes" half a second
+        return render()
+
+    live.render = slow_render
+    for i, rec in enumerate(_history(range(10), range(10))):
+        clock.t = max(clock.t, 1.1 * i)  # one record every 1.1 s
+        live(rec)
+    # with draws of 0.5 s the interval grows to 2 s: 5 draws instead of 10
+    assert live.n_draws == 5

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from pgcourse.algorithms.common import Callback, TrainResult, check_finite, validate_config
-from pgcourse.algorithms.on_policy import Batch, policy_shift, run_on_policy
+from pgcourse.algorithms.common import Callback, TrainResult, check_finite
+from pgcourse.algorithms.on_policy import Batch, OnPolicyConfig, policy_shift, run_on_policy
 from pgcourse.algorithms.reinforce import reinforce_loss
 from pgcourse.diagnostics import explained_variance
 from pgcourse.returns import normalize
@@ -27,45 +27,13 @@ __all__ = ["A2CConfig", "a2c_loss", "a2c_update", "train_a2c"]
 
 
 @dataclass(frozen=True)
-class A2CConfig:
-    """A2C hyperparameters. Defaults solve CartPole-v1 (see ``benchmarks/``)."""
+class A2CConfig(OnPolicyConfig):
+    """A2C hyperparameters (the shared ones are documented on :class:`OnPolicyConfig`).
 
-    n_envs: int = 8
-    n_steps: int = 8
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    lr: float = 2e-3
-    anneal_lr: bool = True
+    Defaults solve CartPole-v1 (see ``benchmarks/``).
+    """
+
     normalize_advantages: bool = False
-    hidden: tuple[int, ...] = (64, 64)
-    shared: bool = False
-    normalize_obs: bool = False
-    normalize_reward: bool = False
-    log_std_init: float = 0.0
-    total_steps: int = 200_000
-
-    def __post_init__(self) -> None:
-        inf = float("inf")
-        validate_config(
-            self,
-            {
-                "n_envs": (1, 1024, "[]"),
-                "n_steps": (1, 1e6, "[]"),
-                "gamma": (0, 1, "[]"),
-                "gae_lambda": (0, 1, "[]"),
-                "ent_coef": (0, inf, "[)"),
-                "vf_coef": (0, inf, "[)"),
-                "max_grad_norm": (0, inf, "()"),
-                "lr": (0, 1, "(]"),
-                "log_std_init": (-5, 2, "[]"),
-                "total_steps": (1, inf, "[)"),
-            },
-        )
-        if not self.hidden or any(int(h) < 1 for h in self.hidden):
-            raise ValueError(f"A2CConfig.hidden={self.hidden!r} must be a non-empty tuple of positive layer sizes")
 
 
 def a2c_loss(

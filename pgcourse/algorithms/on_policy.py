@@ -13,13 +13,64 @@ from typing import Any
 
 import torch
 
-from pgcourse.algorithms.common import Callback, TrainResult, check_finite, make_adam, seed_everything, training_session
+from pgcourse.algorithms.common import (
+    Callback,
+    TrainResult,
+    check_finite,
+    make_adam,
+    seed_everything,
+    training_session,
+    validate_config,
+)
 from pgcourse.diagnostics import approx_kl, clip_fraction
 from pgcourse.networks import RunningNorm, build_actor_critic, check_spaces
 from pgcourse.returns import gae
 from pgcourse.rollout import RolloutBuffer, RolloutCollector, make_vec_env
 
-__all__ = ["Batch", "prepare_batch", "policy_shift", "run_on_policy"]
+__all__ = ["OnPolicyConfig", "Batch", "prepare_batch", "policy_shift", "run_on_policy"]
+
+
+@dataclass(frozen=True)
+class OnPolicyConfig:
+    """What every vector-env actor-critic method needs; A2C and PPO extend it."""
+
+    n_envs: int = 8
+    n_steps: int = 8
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    lr: float = 2e-3
+    anneal_lr: bool = True
+    hidden: tuple[int, ...] = (64, 64)
+    shared: bool = False
+    normalize_obs: bool = False
+    normalize_reward: bool = False
+    log_std_init: float = 0.0
+    total_steps: int = 200_000
+
+    def rules(self) -> dict[str, tuple[float, float, str]]:
+        """Allowed range of each numeric field: ``(low, high, "[]" | "(]" | "[)" | "()")``."""
+        inf = float("inf")
+        return {
+            "n_envs": (1, 1024, "[]"),
+            "n_steps": (1, 1e6, "[]"),
+            "gamma": (0, 1, "[]"),
+            "gae_lambda": (0, 1, "[]"),
+            "ent_coef": (0, inf, "[)"),
+            "vf_coef": (0, inf, "[)"),
+            "max_grad_norm": (0, inf, "()"),
+            "lr": (0, 1, "(]"),
+            "log_std_init": (-5, 2, "[]"),
+            "total_steps": (1, inf, "[)"),
+        }
+
+    def __post_init__(self) -> None:
+        validate_config(self, self.rules())
+        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+            name = type(self).__name__
+            raise ValueError(f"{name}.hidden={self.hidden!r} must be a non-empty tuple of positive layer sizes")
 
 
 @dataclass
@@ -79,7 +130,7 @@ UpdateFn = Callable[[torch.nn.Module, torch.optim.Optimizer, Batch, Any, int], d
 def run_on_policy(
     name: str,
     env_id: str,
-    config: Any,
+    config: OnPolicyConfig,
     seed: int,
     total_steps: int,
     progress: bool,
@@ -88,8 +139,7 @@ def run_on_policy(
 ) -> TrainResult:
     """Shared frame of A2C and PPO.
 
-    ``config`` needs: n_envs, n_steps, gamma, gae_lambda, lr, anneal_lr, hidden, shared,
-    normalize_obs, normalize_reward, log_std_init. ``update(policy, optimizer, batch,
+    ``config`` is an :class:`OnPolicyConfig`. ``update(policy, optimizer, batch,
     config, update_index)`` does the gradient steps and returns the metrics to log.
     """
     if total_steps < 1:

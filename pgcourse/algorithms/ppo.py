@@ -21,13 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pgcourse.algorithms.common import (
-    Callback,
-    TrainResult,
-    check_finite,
-    validate_config,
-)
-from pgcourse.algorithms.on_policy import Batch, policy_shift, run_on_policy
+from pgcourse.algorithms.common import Callback, TrainResult, check_finite
+from pgcourse.algorithms.on_policy import Batch, OnPolicyConfig, policy_shift, run_on_policy
 from pgcourse.diagnostics import explained_variance
 from pgcourse.returns import normalize
 
@@ -37,57 +32,36 @@ ADV_NORM = ("minibatch", "batch", "none")
 
 
 @dataclass(frozen=True)
-class PPOConfig:
-    """PPO hyperparameters. Defaults solve CartPole-v1 quickly (see ``benchmarks/``)."""
+class PPOConfig(OnPolicyConfig):
+    """PPO hyperparameters: the shared ones of :class:`OnPolicyConfig` plus epochs, minibatches and clipping.
 
-    n_envs: int = 8
+    Defaults solve CartPole-v1 quickly (see ``benchmarks/``).
+    """
+
     n_steps: int = 32
+    gae_lambda: float = 0.9
     n_epochs: int = 10
     n_minibatches: int = 2
-    gamma: float = 0.99
-    gae_lambda: float = 0.9
     clip_eps: float = 0.2
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    lr: float = 2e-3
-    anneal_lr: bool = True
     adv_norm: str = "minibatch"
     clip_vloss: bool = False
     target_kl: float | None = None
-    hidden: tuple[int, ...] = (64, 64)
-    shared: bool = False
-    normalize_obs: bool = False
-    normalize_reward: bool = False
-    log_std_init: float = 0.0
     total_steps: int = 50_000
 
+    def rules(self) -> dict[str, tuple[float, float, str]]:
+        return {
+            **super().rules(),
+            "n_epochs": (1, 1000, "[]"),
+            "n_minibatches": (1, self.n_envs * self.n_steps, "[]"),
+            "clip_eps": (0, 1, "(]"),
+        }
+
     def __post_init__(self) -> None:
-        inf = float("inf")
-        validate_config(
-            self,
-            {
-                "n_envs": (1, 1024, "[]"),
-                "n_steps": (1, 1e6, "[]"),
-                "n_epochs": (1, 1000, "[]"),
-                "n_minibatches": (1, self.n_envs * self.n_steps, "[]"),
-                "gamma": (0, 1, "[]"),
-                "gae_lambda": (0, 1, "[]"),
-                "clip_eps": (0, 1, "(]"),
-                "ent_coef": (0, inf, "[)"),
-                "vf_coef": (0, inf, "[)"),
-                "max_grad_norm": (0, inf, "()"),
-                "lr": (0, 1, "(]"),
-                "log_std_init": (-5, 2, "[]"),
-                "total_steps": (1, inf, "[)"),
-            },
-        )
+        super().__post_init__()
         if self.adv_norm not in ADV_NORM:
             raise ValueError(f"PPOConfig.adv_norm={self.adv_norm!r} is not allowed; use one of {ADV_NORM}")
         if self.target_kl is not None and not self.target_kl > 0:
             raise ValueError(f"PPOConfig.target_kl={self.target_kl!r} is outside the allowed range (0, inf) or None")
-        if not self.hidden or any(int(h) < 1 for h in self.hidden):
-            raise ValueError(f"PPOConfig.hidden={self.hidden!r} must be a non-empty tuple of positive layer sizes")
 
 
 def clipped_surrogate_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_eps: float) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from pgcourse._threads import torch_threads
 from pgcourse.rollout import collect_episodes, make_vec_env
 
 __all__ = ["evaluate"]
@@ -25,7 +26,8 @@ def evaluate(
     was_training = policy.training
     policy.eval()
     try:
-        return collect_episodes(envs, policy, seed=seed, deterministic=deterministic).returns
+        with torch_threads(1):
+            return collect_episodes(envs, policy, seed=seed, deterministic=deterministic).returns
     finally:
         policy.train(was_training)
         envs.close()

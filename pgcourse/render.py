@@ -25,6 +25,8 @@ from IPython.display import HTML
 from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
+from pgcourse._threads import torch_threads
+
 __all__ = ["rollout_frames", "animate", "MAX_FRAMES"]
 
 #: Hard upper bound on frames in one animation (about 30 s at 30 fps).
@@ -84,7 +86,7 @@ def rollout_frames(
                 action = env.action_space.sample()
             else:
                 obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32)).unsqueeze(0)
-                with torch.no_grad():
+                with torch.no_grad(), torch_threads(1):
                     actions = policy.act(obs_t, deterministic=deterministic)
                 action = policy.env_action(actions)[0]
             obs, _, terminated, truncated, _ = env.step(action)

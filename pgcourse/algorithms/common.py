@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from pgcourse._threads import torch_threads
+
 __all__ = [
     "HISTORY_KEYS",
     "TrainResult",
@@ -220,12 +222,11 @@ def training_session(
     it is fixed while training runs and restored afterwards. A ``KeyboardInterrupt``
     (from the user or a callback) ends the loop; the result so far is kept, with a note.
     """
-    old_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
     seed_everything(result.seed)
     session = Session(result, total, unit, progress, callbacks)
     try:
-        yield session
+        with torch_threads(threads):
+            yield session
     except StopTraining as stop:
         result.note = f"Stopped early by a callback: {stop}"
     except KeyboardInterrupt:
@@ -238,5 +239,4 @@ def training_session(
         print(result.note)
     finally:
         session.bar.close()
-        torch.set_num_threads(old_threads)
         result.policy.eval()

@@ -1194,11 +1194,17 @@ def kl_estimates(shift: float, batch_size: int = 16, n_batches: int = 2000, seed
 
     Each batch's log-probabilities go through :func:`pgcourse.approx_kl`, exactly as in
     training; the exact KL and the exact spread of both estimators come with them
-    (see :class:`KLEstimates`).
+    (see :class:`KLEstimates`). Results are cached: the static figure, the checks and
+    the slider share them.
     """
     shift = _check_range(shift, "shift", 0.0, 3.0)
     batch_size = int(_check_range(batch_size, "batch_size", 1, 4096))
     n_batches = int(_check_range(n_batches, "n_batches", 2, 100_000))
+    return _kl_estimates(shift, batch_size, n_batches, int(seed))
+
+
+@lru_cache(maxsize=64)
+def _kl_estimates(shift: float, batch_size: int, n_batches: int, seed: int) -> KLEstimates:
     a = _standard_normal(n_batches, batch_size, seed)
     old = torch.distributions.Normal(0.0, 1.0)
     new = torch.distributions.Normal(shift, 1.0)
@@ -1206,6 +1212,7 @@ def kl_estimates(shift: float, batch_size: int = 16, n_batches: int = 2000, seed
     with torch_threads(1):
         k1 = np.array([float(approx_kl(o, n, "k1")) for o, n in zip(old_lp, new_lp)])
         k3 = np.array([float(approx_kl(o, n, "k3")) for o, n in zip(old_lp, new_lp)])
+    k1.flags.writeable = k3.flags.writeable = False  # shared through the cache
     d2 = shift**2
     return KLEstimates(
         shift=shift,
@@ -1454,6 +1461,8 @@ class ClipUpdateStudy:
     ``batch`` comes from :func:`~pgcourse.algorithms.on_policy.prepare_batch` (GAE advantages);
     ``policy`` is never modified: each ε trains its own copy with its own Adam, on the same
     minibatch shuffles (common random numbers), so differences between two ε are due to ε.
+    ``pretrain_mean_return``: the running mean return at the end of the short PPO run that
+    produced ``policy`` (NaN for a fresh policy).
     """
 
     env_id: str
@@ -1461,6 +1470,7 @@ class ClipUpdateStudy:
     config: PPOConfig
     policy: torch.nn.Module  # π_old, in eval mode; never trained by the demo
     batch: Batch
+    pretrain_mean_return: float = math.nan
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -1492,10 +1502,11 @@ class ClipUpdateResult:
 
 @lru_cache(maxsize=4)
 def _cached_clip_update_study(env_id: str, seed: int, config: PPOConfig, pretrain_steps: int) -> ClipUpdateStudy:
-    policy = None
+    policy, pretrain_return = None, math.nan
     if pretrain_steps > 0:
         with torch.random.fork_rng(devices=[]):
-            policy = train_ppo(env_id, config, seed=seed, total_steps=pretrain_steps, progress=False).policy
+            run = train_ppo(env_id, config, seed=seed, total_steps=pretrain_steps, progress=False)
+        policy, pretrain_return = run.policy, run.history[-1]["mean_return"]
     envs = make_vec_env(env_id, config.n_envs, seed, config.normalize_reward, config.gamma)
     try:
         with torch.random.fork_rng(devices=[]), torch_threads(1):
@@ -1508,7 +1519,7 @@ def _cached_clip_update_study(env_id: str, seed: int, config: PPOConfig, pretrai
             batch = prepare_batch(policy, buf, config.gamma, config.gae_lambda)
     finally:
         envs.close()
-    return ClipUpdateStudy(env_id, seed, config, policy, batch)
+    return ClipUpdateStudy(env_id, seed, config, policy, batch, pretrain_return)
 
 
 def clip_update_study(
@@ -1595,7 +1606,7 @@ def _draw_ratio_boxes(ax: Axes, results: Sequence[ClipUpdateResult], styles: Seq
     ax.axhline(1.0, color="0.4", linewidth=0.8)
     ax.set_xticks(pos, [rf"$\epsilon$ = {r.clip_eps:g}" for r in results])
     ax.set_ylabel(r"ratio $r$ after the update")
-    ax.set_title("ratios after the update (5–95 %)\nbars: the window 1 ± ε", fontsize=12)
+    ax.set_title("ratios after the update (5–95 %)\nbars: the window 1 ± ε", fontsize=10)
 
 
 def static_clip_updates(clip_eps_values: Sequence[float] = CLIP_UPDATE_EPS,
@@ -1632,21 +1643,21 @@ def clip_update_demo(study: ClipUpdateStudy | None = None) -> SliderDemo:
         top = max(max(r.approx_kl.max() for r in context), res.approx_kl.max())
         ax_kl.set_ylim(0, 1.1 * top)
         ax_cf.set_ylim(0, 1.1 * max(max(r.clip_fraction.max() for r in context), res.clip_fraction.max(), 0.05))
-        ax_kl.set_title(rf"$\epsilon$ = {res.clip_eps:.2f}: KL {res.approx_kl[-1]:.4f}", fontsize=12)
-        ax_cf.set_title("grey: ε = " + ", ".join(f"{e:g}" for e in CLIP_UPDATE_EPS), fontsize=11)
+        ax_kl.set_title(rf"$\epsilon$ = {res.clip_eps:.2f}: KL {res.approx_kl[-1]:.4f}", fontsize=11)
+        ax_cf.set_title("grey: ε = " + ", ".join(f"{e:g}" for e in CLIP_UPDATE_EPS), fontsize=10)
         _draw_ratio_boxes(ax_r, [res], [{"color": OKABE_ITO[0], "linestyle": "-"}])
 
     def readout(res: ClipUpdateResult) -> str:
         return _table(
             [
                 ("ε", f"{res.clip_eps:.2f}"),
-                ("KL after the last epoch", f"{res.approx_kl[-1]:.4f}"),
-                ("largest KL (any epoch)", f"{res.approx_kl.max():.4f}"),
-                ("clip fraction, last epoch", f"{res.clip_fraction[-1]:.1%}"),
+                ("KL, last epoch", f"{res.approx_kl[-1]:.4f}"),
+                ("KL, largest", f"{res.approx_kl.max():.4f}"),
+                ("clip fraction", f"{res.clip_fraction[-1]:.1%}"),
                 ("mean |r − 1|", f"{res.mean_ratio_change:.3f}"),
             ],
             f"{study.config.n_epochs} epochs on one rollout of {len(study.batch)} transitions. "
             "A wider window lets the policy move further (higher KL) before its samples stop pulling.",
         )
 
-    return SliderDemo({"eps_slider": eps_slider}, compute, draw, readout, figsize=(13.0, 4.0))
+    return SliderDemo({"eps_slider": eps_slider}, compute, draw, readout, figsize=(10.5, 3.8))

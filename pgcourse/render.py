@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from typing import Any
 
@@ -142,4 +143,27 @@ def _to_jshtml(frames: list[np.ndarray], fps: int, caption: str) -> str:
         return image, label
 
     anim = FuncAnimation(fig, show, frames=len(frames), interval=1000 / fps, blit=False)
-    return anim.to_jshtml(fps=fps, default_mode="once")
+    return offline_player(anim.to_jshtml(fps=fps, default_mode="once"))
+
+
+#: matplotlib's player draws its buttons with a web font from a CDN; nothing is fetched
+#: at run time here, so the icons become plain characters.
+_ICONS = {
+    "fa fa-minus": "&minus;",
+    "fa fa-fast-backward": "&#x23EE;",
+    "fa fa-step-backward": "&#x23F4;&#x2759;",
+    "fa fa-play fa-flip-horizontal": "&#x25C0;",
+    "fa fa-pause": "&#x23F8;",
+    "fa fa-play": "&#x25B6;",
+    "fa fa-step-forward": "&#x2759;&#x23F5;",
+    "fa fa-fast-forward": "&#x23ED;",
+    "fa fa-plus": "+",
+}
+
+
+def offline_player(html: str) -> str:
+    """Drop the player's external stylesheet link and draw its buttons with Unicode symbols."""
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html)
+    for cls, char in _ICONS.items():
+        html = html.replace(f'<i class="{cls}"></i>', char)
+    return html

@@ -220,3 +220,12 @@ def test_live_plot_draws_less_often_when_drawing_is_slow():
         live(rec)
     # with draws of 0.5 s the interval grows to 2 s: 5 draws instead of 10
     assert live.n_draws == 5
+
+
+def test_animation_fetches_nothing_from_the_internet():
+    """matplotlib's jshtml player links a web-font stylesheet; ours must be self-contained."""
+    from pgcourse.render import animate
+
+    html = animate(None, "CartPole-v1", max_frames=3).data
+    assert "http://" not in html and "https://" not in html
+    assert "fa fa-" not in html and "&#x25B6;" in html  # play button drawn as a character

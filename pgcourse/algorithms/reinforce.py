@@ -11,7 +11,8 @@ weighted alike), as almost every implementation does.
 
 Choices (:class:`ReinforceConfig`):
 
-* ``baseline="value"`` learns :math:`V_\phi(s)` by regression on :math:`G_t` and uses
+* ``baseline="value"`` learns :math:`V_\phi(s)` by regression on :math:`G_t` (``value_steps`` Adam steps per
+  update) and uses
   :math:`b(s_t) = V_\phi(s_t)`. A baseline that depends only on the state leaves the
   gradient unbiased (:math:`E_a[\nabla\log\pi(a|s)\, b(s)] = 0`) and cuts its variance.
   At a time limit (truncation) the return bootstraps from :math:`V_\phi(s_{final})`,
@@ -57,7 +58,8 @@ class ReinforceConfig:
 
     gamma: float = 0.99
     lr: float = 5e-3
-    value_lr: float = 1e-2
+    value_lr: float = 5e-3
+    value_steps: int = 10
     baseline: str = "value"
     normalize: str = "advantages"
     episodes_per_update: int = 4
@@ -74,6 +76,7 @@ class ReinforceConfig:
                 "lr": (0, 1, "(]"),
                 "value_lr": (0, 1, "(]"),
                 "episodes_per_update": (1, 1024, "[]"),
+                "value_steps": (1, 1000, "[]"),
                 "max_grad_norm": (0, inf, "()"),
                 "total_episodes": (1, inf, "[)"),
             },
@@ -193,11 +196,14 @@ def _update(policy, value_fn, pi_opt, v_opt, batch: EpisodeBatch, cfg: Reinforce
         "lr": cfg.lr * frac,
     }
     if value_fn is not None:
-        values = value_fn(batch.obs[m])
-        v_loss = 0.5 * ((values - returns[m]) ** 2).mean()
-        check_finite(v_loss, "REINFORCE value loss", k)
-        v_opt.zero_grad(set_to_none=True)
-        v_loss.backward()
-        v_opt.step()
-        metrics.update(value_loss=v_loss.item(), explained_variance=float(explained_variance(values, returns[m])))
+        obs, targets = batch.obs[m], returns[m]
+        with torch.no_grad():
+            metrics["explained_variance"] = float(explained_variance(value_fn(obs), targets))
+        for _ in range(cfg.value_steps):  # regression of V_phi(s_t) on the returns G_t
+            v_loss = 0.5 * ((value_fn(obs) - targets) ** 2).mean()
+            check_finite(v_loss, "REINFORCE value loss", k)
+            v_opt.zero_grad(set_to_none=True)
+            v_loss.backward()
+            v_opt.step()
+        metrics["value_loss"] = v_loss.item()
     return metrics

@@ -441,16 +441,15 @@ HEALTHY_RANGES = HealthyRanges(
 #: What each rule says it saw, filled with the worst windowed ``value``, its ``score`` and the ``threshold``.
 _OBSERVED = {
     "approx_kl": "mean {value:.3g} over {window} updates (threshold {threshold:g}).",
-    "clip_fraction": "mean {value:.2f} over {window} updates (threshold {threshold:g}).",
+    "clip_fraction": "mean {value:.3f} over {window} updates (threshold {threshold:g}).",
     "entropy": "mean {value:.3g} over {window} updates, {score:.0%} of the initial entropy.",
     "explained_variance": "median {value:.2f} over {window} updates, with the value loss near its initial level.",
     "grad_norm": "median {value:.3g} over {window} updates, {score:.0f}× the median of all earlier updates.",
 }
 
 
-def _rule_findings(rule: HealthyRange, run: _Run) -> list[Finding]:
-    """Contiguous stretches of updates where ``rule`` fires, one :class:`Finding` each."""
-    score, value = rule.signal(run)
+def _rule_findings(rule: HealthyRange, run: _Run, score: np.ndarray, value: np.ndarray) -> list[Finding]:
+    """Contiguous stretches of updates where ``rule`` fires on ``score``, one :class:`Finding` each."""
     level = np.minimum(rule.levels(score), rule.gate(run))
     updates, steps = run.col("update"), run.col("env_steps")
     out = []
@@ -612,13 +611,16 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
 
     * approx KL: rolling mean > 0.05 warning, > 0.1 problem (updates too large);
     * clip fraction: rolling mean > 0.3 warning, > 0.5 problem (ε too tight or lr too high);
-    * entropy: rolling mean < 10% of the initial entropy (mean of the first ``window``
-      updates) is a problem while the return is still far from its best (below 90% of
-      the way from the run's worst to its best running-mean return), a warning in the
-      first half of the run otherwise (premature convergence);
-    * explained variance: rolling mean < 0 while the return is still far from its best
-      (value-function lag: the critic is worse than predicting the mean return);
-    * gradient norm: rolling median > 5× (warning) or 10× (problem) the median of all
+    * entropy: rolling mean < 20% (warning) or < 10% (problem) of the initial entropy
+      (the largest of the first ``window`` updates), judged in the first half of the
+      run or while the return is still far from its best — below 90% of the way from
+      the run's worst to its best running-mean return (premature convergence);
+    * explained variance: rolling median < 0.1 (warning) or < 0 (problem) for at least
+      2 windows in a row, while the value loss (rolling median) is still >= 50% of its
+      initial level and the return is far from its best (value-function lag: the critic
+      predicts no better than the mean return). EV near 0 with a small value loss is
+      not lag: the returns of the rollouts barely vary (CartPole at the time limit);
+    * gradient norm: rolling median > 10× (warning) or 30× (problem) the median of all
       earlier updates (a spike: instability).
 
     A KL or clip fraction falling towards 0 as the learning rate anneals is not
@@ -643,10 +645,10 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
             not_tracked.append(rule.metric)
             continue
         checked.append(rule.metric)
-        score, _ = rule.signal(run)
+        score, value = rule.signal(run)
         if not np.isfinite(score[run.start :]).any():
             notes.append(f"{rule.name}: not judged (too few updates, or no positive initial value to compare with)")
             continue
-        findings += _rule_findings(rule, run)
+        findings += _rule_findings(rule, run, score, value)
     findings.sort(key=lambda f: (f.update, SEVERITIES.index(f.severity) * -1))
     return HealthReport(findings, n, run.start, int(window), tuple(checked), tuple(not_tracked), tuple(notes))

@@ -129,16 +129,16 @@ def ppo_update(
 PRESETS: dict[str, PPOConfig] = {
     "CartPole-v1": PPOConfig(),
     "Pendulum-v1": PPOConfig(
-        n_envs=8,
-        n_steps=256,
+        n_envs=16,
+        n_steps=128,
         n_epochs=10,
-        n_minibatches=8,
+        n_minibatches=4,
         gamma=0.95,
         gae_lambda=0.95,
-        lr=1e-3,
+        lr=3e-3,
         normalize_obs=True,
         normalize_reward=True,
-        total_steps=200_000,
+        total_steps=100_000,
     ),
 }
 

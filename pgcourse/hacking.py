@@ -1,48 +1,55 @@
-r"""Reward hacking on purpose: CartPole with a shaped "keep moving" bonus the agent can exploit.
+r"""Reward hacking on purpose: CartPole with a well-meant shaping bonus that the agent exploits.
 
 The true objective of CartPole-v1 is the number of steps the pole stays up (reward
-:math:`r_t = 1` per step, at most 500). :class:`CartSpeedBonus` adds a well-meant bonus
-for a *lively* cart, proportional to the cart speed after the step:
+:math:`r_t = 1` per step, at most 500). :class:`TiltBonus` adds a bonus meant to make the
+agent practise catching the pole at large angles: a reward proportional to the tilt of
+the pole after the step, while it is still up,
 
-.. math:: \tilde r_t = r_t + c\,|\dot x_{t+1}|, \qquad c = \texttt{bonus} \ge 0,
+.. math:: \tilde r_t = r_t + c\,\frac{|\vartheta_{t+1}|}{\vartheta_{max}},
+          \qquad c = \texttt{bonus} \ge 0,\quad \vartheta_{max} = 12^\circ \approx 0.2095\ \mathrm{rad},
 
-where :math:`\dot x_{t+1}` is the cart velocity in the observation the step returns
-(``obs[1]``, in m/s). The shaped return :math:`\sum_t \tilde r_t` is the *proxy* an agent
-trained on this environment maximises; the true return :math:`\sum_t r_t` (the episode
-length) is what we wanted. Sprinting to the end of the track pays more bonus than
-balancing carefully, so the proxy can climb while the true return stays low. The true
-per-step reward is kept in ``info["true_reward"]``.
+where :math:`\vartheta_{t+1}` is the pole angle in the observation the step returns
+(``obs[2]``) and :math:`\vartheta_{max}` is the angle at which CartPole terminates. The
+shaped return :math:`\sum_t \tilde r_t` is the *proxy* an agent trained on this environment
+maximises; the true return :math:`\sum_t r_t` (the episode length) is what we wanted.
+The bonus pays for a *state* (a tilted pole), not for the behaviour the designer had in
+mind (recovering from it): holding the pole tilted by accelerating the cart under it
+pays every step until the cart leaves the track, so the proxy can climb far above 500
+while the true return stays low. The true per-step reward is kept in ``info["true_reward"]``.
 
-Importing this module registers :data:`SPEED_BONUS_ID` (with gymnasium's registry;
-``max_episode_steps=500`` as CartPole-v1), so the id works everywhere an env id does::
+Importing this module registers :data:`TILT_BONUS_ID` with gymnasium
+(``max_episode_steps=500``, as CartPole-v1), so the id works wherever an env id does::
 
     import pgcourse.hacking
-    result = train_ppo(pgcourse.hacking.SPEED_BONUS_ID)              # trains on the proxy
-    pgcourse.evaluate(result.policy, "CartPole-v1")                   # judged on the truth
+    result = train_ppo(pgcourse.hacking.TILT_BONUS_ID)        # trains on the proxy
+    pgcourse.evaluate(result.policy, "CartPole-v1")             # judged on the true objective
 
-``gymnasium.make(SPEED_BONUS_ID, bonus=c)`` (or ``env_kwargs={"bonus": c}`` in
-:func:`pgcourse.rollout.make_vec_env`) changes :math:`c` (default :data:`DEFAULT_BONUS`).
+``gymnasium.make(TILT_BONUS_ID, bonus=c)`` (or ``env_kwargs={"bonus": c}`` in
+:func:`pgcourse.rollout.make_vec_env`) sets :math:`c` (default :data:`DEFAULT_BONUS`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
-__all__ = ["CartSpeedBonus", "SPEED_BONUS_ID", "DEFAULT_BONUS", "make_speed_bonus_cartpole", "register"]
+__all__ = ["TiltBonus", "TILT_BONUS_ID", "DEFAULT_BONUS", "THETA_MAX", "make_tilt_bonus_cartpole", "register"]
 
-#: The registered id of CartPole-v1 with the speed bonus.
-SPEED_BONUS_ID = "pgcourse/CartPoleSpeedBonus-v0"
+#: The registered id of CartPole-v1 with the tilt bonus.
+TILT_BONUS_ID = "pgcourse/CartPoleTiltBonus-v0"
 
-#: Default bonus coefficient :math:`c` (reward per m/s of cart speed, per step).
-DEFAULT_BONUS = 2.0
+#: Default bonus coefficient :math:`c`: the bonus per step at the termination angle.
+DEFAULT_BONUS = 10.0
+
+#: CartPole's termination angle :math:`\vartheta_{max}` = 12 degrees, in radians.
+THETA_MAX = 12 * 2 * math.pi / 360
 
 
-class CartSpeedBonus(gym.Wrapper):
-    r"""Adds :math:`c\,|\dot x|` (cart speed after the step, ``obs[1]``) to every reward of a CartPole env.
+class TiltBonus(gym.Wrapper):
+    r"""Adds :math:`c\,|\vartheta|/\vartheta_{max}` (pole angle after the step, ``obs[2]``) to every reward.
 
     ``info["true_reward"]`` holds the reward before shaping.
     """
@@ -50,29 +57,29 @@ class CartSpeedBonus(gym.Wrapper):
     def __init__(self, env: gym.Env, bonus: float = DEFAULT_BONUS) -> None:
         super().__init__(env)
         bonus = float(bonus)
-        if not (np.isfinite(bonus) and bonus >= 0):
+        if not (math.isfinite(bonus) and bonus >= 0):
             raise ValueError(f"bonus={bonus!r} is outside the allowed range [0, inf)")
         self.bonus = bonus
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         info = dict(info, true_reward=float(reward))
-        return obs, float(reward) + self.bonus * abs(float(obs[1])), terminated, truncated, info
+        return obs, float(reward) + self.bonus * abs(float(obs[2])) / THETA_MAX, terminated, truncated, info
 
 
-def make_speed_bonus_cartpole(bonus: float = DEFAULT_BONUS, render_mode: str | None = None) -> gym.Env:
-    """The entry point of :data:`SPEED_BONUS_ID`: a CartPole env inside :class:`CartSpeedBonus`."""
-    return CartSpeedBonus(CartPoleEnv(render_mode=render_mode), bonus)
+def make_tilt_bonus_cartpole(bonus: float = DEFAULT_BONUS, render_mode: str | None = None) -> gym.Env:
+    """The entry point of :data:`TILT_BONUS_ID`: CartPole's dynamics inside :class:`TiltBonus`."""
+    return TiltBonus(CartPoleEnv(render_mode=render_mode), bonus)
 
 
-# gymnasium checks the render modes of an entry point through its ``metadata``
-make_speed_bonus_cartpole.metadata = CartPoleEnv.metadata  # type: ignore[attr-defined]
+# gymnasium reads the render modes of an entry point from its ``metadata``
+make_tilt_bonus_cartpole.metadata = CartPoleEnv.metadata  # type: ignore[attr-defined]
 
 
 def register() -> None:
-    """Register :data:`SPEED_BONUS_ID` (idempotent; done on import)."""
-    if SPEED_BONUS_ID not in gym.registry:
-        gym.register(SPEED_BONUS_ID, entry_point=make_speed_bonus_cartpole, max_episode_steps=500)
+    """Register :data:`TILT_BONUS_ID` (idempotent; done on import)."""
+    if TILT_BONUS_ID not in gym.registry:
+        gym.register(TILT_BONUS_ID, entry_point=make_tilt_bonus_cartpole, max_episode_steps=500)
 
 
 register()

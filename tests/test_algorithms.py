@@ -48,6 +48,19 @@ def test_same_seed_same_run_bit_for_bit(train, cfg):
         assert torch.equal(pa, pb)
 
 
+def test_callers_thread_count_does_not_change_the_run():
+    """The initialisation (a QR decomposition) and training both run on one torch thread."""
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        a = train_a2c("CartPole-v1", SMALL_A2C, seed=5, progress=False)
+        torch.set_num_threads(1)
+        b = train_a2c("CartPole-v1", SMALL_A2C, seed=5, progress=False)
+    finally:
+        torch.set_num_threads(old)
+    assert _strip_time(a.history) == _strip_time(b.history)
+
+
 def test_history_records_have_every_key_and_sane_values():
     res = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
     assert len(res.history) == math.ceil(1000 / (2 * 64)) or len(res.history) == math.ceil(1000 / (2 * 64)) + 1

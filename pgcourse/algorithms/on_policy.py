@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from pgcourse._threads import torch_threads
 from pgcourse.algorithms.common import (
     Callback,
     TrainResult,
@@ -147,15 +148,16 @@ def run_on_policy(
     envs = make_vec_env(env_id, config.n_envs, seed, config.normalize_reward, config.gamma)
     try:
         check_spaces(envs.single_observation_space, envs.single_action_space, name, continuous_ok=True)
-        seed_everything(seed)
-        policy = build_actor_critic(
-            envs.single_observation_space,
-            envs.single_action_space,
-            config.hidden,
-            config.shared,
-            config.normalize_obs,
-            config.log_std_init,
-        )
+        with torch_threads(1):  # the orthogonal init (a QR) depends on torch's thread count
+            seed_everything(seed)
+            policy = build_actor_critic(
+                envs.single_observation_space,
+                envs.single_action_space,
+                config.hidden,
+                config.shared,
+                config.normalize_obs,
+                config.log_std_init,
+            )
         optimizer = make_adam(policy.parameters(), config.lr)
         result = TrainResult(policy, config, seed, env_id)
         with training_session(result, total_steps, "step", progress, callbacks) as session:

@@ -40,6 +40,7 @@ class PPOConfig(OnPolicyConfig):
 
     n_steps: int = 32
     gae_lambda: float = 0.9
+    lr: float = 3e-3
     n_epochs: int = 10
     n_minibatches: int = 2
     clip_eps: float = 0.2
@@ -90,6 +91,7 @@ def ppo_update(
     """``n_epochs`` passes of shuffled minibatches over one rollout; returns the update's diagnostics."""
     adv_all = normalize(batch.advantages) if cfg.adv_norm == "batch" and len(batch) > 1 else batch.advantages
     mb_size = max(len(batch) // cfg.n_minibatches, 1)
+    params = list(policy.parameters())
     stats: dict[str, list[float]] = {k: [] for k in ("policy_loss", "value_loss", "entropy", "grad_norm")}
     for _epoch in range(cfg.n_epochs):
         perm = torch.randperm(len(batch))
@@ -108,7 +110,7 @@ def ppo_update(
             check_finite(loss, "PPO loss (policy + value - entropy)", update)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            stats["grad_norm"].append(float(torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)))
+            stats["grad_norm"].append(float(torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)))
             optimizer.step()
             for k, v in (("policy_loss", pg_loss), ("value_loss", v_loss), ("entropy", ent)):
                 stats[k].append(v.item())

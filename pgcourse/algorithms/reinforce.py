@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
+from pgcourse._threads import torch_threads
 from pgcourse.algorithms.common import (
     Callback,
     TrainResult,
@@ -147,11 +148,12 @@ def train_reinforce(
     try:
         check_spaces(envs.single_observation_space, envs.single_action_space, "REINFORCE", continuous_ok=False)
         obs_dim, n_actions = envs.single_observation_space.shape[0], int(envs.single_action_space.n)
-        seed_everything(seed)
-        policy = CategoricalPolicy(obs_dim, n_actions, cfg.hidden)
-        value_fn = ValueFunction(obs_dim, cfg.hidden) if cfg.baseline == "value" else None
-        if value_fn is not None:
-            policy.attach_value_function(value_fn)
+        with torch_threads(1):  # the orthogonal init (a QR) depends on torch's thread count
+            seed_everything(seed)
+            policy = CategoricalPolicy(obs_dim, n_actions, cfg.hidden)
+            value_fn = ValueFunction(obs_dim, cfg.hidden) if cfg.baseline == "value" else None
+            if value_fn is not None:
+                policy.attach_value_function(value_fn)
         pi_opt = make_adam(policy.logits.parameters(), cfg.lr)
         v_opt = make_adam(value_fn.parameters(), cfg.value_lr) if value_fn is not None else None
         result = TrainResult(policy, cfg, seed, env_id)

@@ -5,13 +5,15 @@
 
 VENV := .venv/bin
 PORT ?= 8888
+# JupyterLab refuses to run as root (containers, some VMs) unless told to.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NB ?= 00_start_here
 
 setup:
 	@bash scripts/setup_env.sh
 
 course: setup
-	$(VENV)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	$(VENV)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb
 
 test: setup

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -153,14 +153,6 @@ def validate_config(cfg: Any, rules: dict[str, tuple[float, float, str]]) -> Non
 def config_dict(cfg: Any) -> dict[str, Any]:
     """A config as a plain dict (tuples become lists) — safe for ``torch.load(weights_only=True)``."""
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
-
-
-def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
-    names = {f.name: f for f in fields(cls)}
-    unknown = set(d) - set(names)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}")
-    return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 
 def make_adam(parameters: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Adam:

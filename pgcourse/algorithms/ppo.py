@@ -114,9 +114,10 @@ def ppo_update(
             optimizer.step()
             for k, v in (("policy_loss", pg_loss), ("value_loss", v_loss), ("entropy", ent)):
                 stats[k].append(v.item())
-        if cfg.target_kl is not None and policy_shift(policy, batch, cfg.clip_eps)[0] > cfg.target_kl:
+        shift = policy_shift(policy, batch, cfg.clip_eps) if cfg.target_kl is not None else None
+        if shift is not None and shift[0] > cfg.target_kl:
             break
-    kl, cf = policy_shift(policy, batch, cfg.clip_eps)
+    kl, cf = shift if shift is not None else policy_shift(policy, batch, cfg.clip_eps)
     out = {k: float(np.mean(v)) for k, v in stats.items()}
     out.update(
         approx_kl=kl,

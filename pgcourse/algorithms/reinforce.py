@@ -42,7 +42,7 @@ from pgcourse.algorithms.common import (
     training_session,
     validate_config,
 )
-from pgcourse.diagnostics import explained_variance, grad_norm
+from pgcourse.diagnostics import explained_variance
 from pgcourse.networks import CategoricalPolicy, ValueFunction, check_spaces
 from pgcourse.returns import discounted_returns, gae, normalize
 from pgcourse.rollout import EpisodeBatch, collect_episodes, make_vec_env
@@ -188,8 +188,7 @@ def _update(policy, value_fn, pi_opt, v_opt, batch: EpisodeBatch, cfg: Reinforce
     check_finite(loss, "REINFORCE policy loss", k)
     pi_opt.zero_grad(set_to_none=True)
     loss.backward()
-    gn = grad_norm(policy.logits.parameters())
-    torch.nn.utils.clip_grad_norm_(policy.logits.parameters(), cfg.max_grad_norm)
+    gn = float(torch.nn.utils.clip_grad_norm_(policy.logits.parameters(), cfg.max_grad_norm))  # norm before clipping
     pi_opt.step()
     metrics = {
         "policy_loss": loss.item(),

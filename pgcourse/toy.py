@@ -29,7 +29,7 @@ import numpy as np
 
 from pgcourse._checks import unit_interval
 
-__all__ = ["softmax_policy", "Trajectories", "TabularMDP", "corridor_mdp", "Bandit"]
+__all__ = ["softmax_policy", "Trajectories", "TabularMDP", "corridor_mdp", "course_mdp", "DEFAULT_THETA", "Bandit"]
 
 
 def softmax_policy(theta: np.ndarray) -> np.ndarray:
@@ -214,6 +214,18 @@ def corridor_mdp(gamma: float = 0.95, slip: float = 0.1, step_reward: float = -0
     mu = np.zeros(S)
     mu[0] = 1.0
     return TabularMDP(P, R, mu, gamma)
+
+
+#: The policy of the course's toy demos and exercises: every cell prefers "right" a little, π(right|s) ≈ 0.62.
+DEFAULT_THETA = np.tile([0.0, 0.5], (4, 1))
+
+#: The course's corridor: +1 for leaving on the right, no step cost, γ = 0.9.
+COURSE_MDP_KWARGS = {"gamma": 0.9, "slip": 0.1, "step_reward": 0.0}
+
+
+def course_mdp(gamma: float = COURSE_MDP_KWARGS["gamma"]) -> TabularMDP:
+    """The 4-cell corridor every toy demo of the course uses (see :func:`corridor_mdp`)."""
+    return corridor_mdp(gamma=gamma, slip=COURSE_MDP_KWARGS["slip"], step_reward=COURSE_MDP_KWARGS["step_reward"])
 
 
 class Bandit:

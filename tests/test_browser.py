@@ -64,7 +64,7 @@ REQUIRED = [
     Target("03_baselines.ipynb", "beta, the baseline strength", 900),
     Target("06_ppo.ipynb", "clip epsilon", 1800),
 ]
-DEMO_CALL = re.compile(r"\b\w+_demo\(")  # e.g. interactive.gae_demo(study)
+DEMO_CALL = re.compile(r"\b\w+_demo\(")  # e.g. demos.gae_demo(study)
 
 
 def discovered_targets() -> list[Target]:

@@ -347,14 +347,14 @@ def test_hint_points_at_the_step_where_the_boundary_is():
     assert "At step 2 the episode terminated" in result.hint
 
 
-@pytest.mark.parametrize("name", list(ex._EXERCISES))
+@pytest.mark.parametrize("name", list(ex.EXERCISES))
 def test_every_known_mistake_is_diagnosed_as_itself(name):
     """Each variant in the table is rejected (or, if acceptable, passed) and matched to its own key.
 
     This guards the case design: if two mistakes became indistinguishable on the cases,
     or a mistake coincided with the reference, this test would fail.
     """
-    exercise = ex._EXERCISES[name]
+    exercise = ex.EXERCISES[name]
     assert CHECKERS[name](exercise.reference).passed
     for mistake in exercise.mistakes:
         for variant in mistake.variants:

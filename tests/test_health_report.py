@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pgcourse.algorithms import HISTORY_KEYS, TrainResult, train_ppo
-from pgcourse.diagnostics import HEALTHY_RANGES, Finding, HealthReport, health_report
+from pgcourse.health import HEALTHY_RANGES, Finding, HealthReport, health_report
 
 N = 200
 STEPS_PER_UPDATE = 256

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from pgcourse import discounted_returns, td_errors
-from pgcourse import interactive as ia
+from pgcourse import demos, discounted_returns, td_errors
 from pgcourse.toy import corridor_mdp
 
 
@@ -29,22 +28,22 @@ def _one_torch_thread():
 
 @pytest.fixture(scope="module")
 def grads():
-    return ia.gradient_samples()
+    return demos.gradient_samples()
 
 
 @pytest.fixture(scope="module")
 def bstudy():
-    return ia.baseline_study()
+    return demos.baseline_study()
 
 
 @pytest.fixture(scope="module")
 def gstudy():
-    return ia.gae_study()
+    return demos.gae_study()
 
 
 # ---------------------------------------------------------------- 1. Monte Carlo policy gradient
 def test_mc_estimate_converges_to_exact_gradient(grads):
-    full = ia.mc_gradient_estimate(grads.n_pool, grads)
+    full = demos.mc_gradient_estimate(grads.n_pool, grads)
     assert full.rel_error < 0.05
     assert np.allclose(full.exact, grads.mdp.exact_gradient(grads.theta))
     # the estimate is within a few standard errors of the truth in every component
@@ -52,46 +51,46 @@ def test_mc_estimate_converges_to_exact_gradient(grads):
 
 
 def test_mc_error_shrinks_like_one_over_sqrt_n(grads):
-    r = ia.mc_gradient_estimate(64, grads)
+    r = demos.mc_gradient_estimate(64, grads)
     assert np.all(np.diff(r.rmse) < 0)
     assert -0.6 < r.slope < -0.4
     # the measured error follows sqrt(tr Σ / N) closely
     assert np.all(np.abs(np.log(r.rmse / r.theory)) < np.log(1.5))
-    assert ia.mc_gradient_estimate(4096, grads).rel_error < ia.mc_gradient_estimate(16, grads).rel_error
+    assert demos.mc_gradient_estimate(4096, grads).rel_error < demos.mc_gradient_estimate(16, grads).rel_error
 
 
 @pytest.mark.parametrize("bad", [0, 10**9, 2.5, True])
 def test_mc_estimate_rejects_bad_n(grads, bad):
     with pytest.raises(ValueError, match="n="):
-        ia.mc_gradient_estimate(bad, grads)
+        demos.mc_gradient_estimate(bad, grads)
 
 
 # ---------------------------------------------------------------- 2. returns and gamma
 def test_return_traces_by_hand():
-    r = ia.return_traces(0.5, [np.array([1.0, 1.0, 1.0]), np.array([0.0, 2.0])])
+    r = demos.return_traces(0.5, [np.array([1.0, 1.0, 1.0]), np.array([0.0, 2.0])])
     assert np.allclose(r.returns[0], [1.75, 1.5, 1.0])
     assert np.allclose(r.returns[1], [1.0, 2.0])  # no leak from one episode into the next
     assert np.allclose(r.g0, [1.75, 1.0])
     assert r.horizon == pytest.approx(2.0)
-    assert np.allclose(ia.return_traces(0.0, [np.array([3.0, 4.0])]).returns[0], [3.0, 4.0])
-    assert ia.return_traces(1.0, [np.array([1.0])]).horizon == np.inf
+    assert np.allclose(demos.return_traces(0.0, [np.array([3.0, 4.0])]).returns[0], [3.0, 4.0])
+    assert demos.return_traces(1.0, [np.array([1.0])]).horizon == np.inf
 
 
 def test_return_traces_agree_with_package_and_reject_bad_gamma():
-    rewards = ia.sample_episode_rewards(3, seed=4, source="corridor")
-    r = ia.return_traces(0.9, rewards)
+    rewards = demos.sample_episode_rewards(3, seed=4, source="corridor")
+    r = demos.return_traces(0.9, rewards)
     for rw, G in zip(rewards, r.returns, strict=True):
         assert np.allclose(G, discounted_returns(rw, 0.9).numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="gamma"):
-        ia.return_traces(1.5, rewards)
+        demos.return_traces(1.5, rewards)
     with pytest.raises(ValueError, match="source"):
-        ia.sample_episode_rewards(2, source="pong")
+        demos.sample_episode_rewards(2, source="pong")
 
 
 def test_cartpole_rewards_are_seeded():
-    a = ia.sample_episode_rewards(4, seed=0)
-    b = ia.sample_episode_rewards(4, seed=0)
-    c = ia.sample_episode_rewards(4, seed=1)
+    a = demos.sample_episode_rewards(4, seed=0)
+    b = demos.sample_episode_rewards(4, seed=0)
+    c = demos.sample_episode_rewards(4, seed=1)
     assert [len(x) for x in a] == [len(x) for x in b]
     assert [len(x) for x in a] != [len(x) for x in c]
     assert all(np.all(x == 1.0) for x in a)
@@ -100,47 +99,47 @@ def test_cartpole_rewards_are_seeded():
 # ---------------------------------------------------------------- 3. baselines
 def test_baseline_variance_is_the_measured_quadratic(bstudy):
     for beta in (0.0, 0.4, 1.0, 1.5):
-        r = ia.baseline_variance(beta, bstudy)
+        r = demos.baseline_variance(beta, bstudy)
         g = bstudy.mdp.mc_gradients(bstudy.theta, bstudy.traj, baseline=beta * bstudy.values)
         assert r.variance == pytest.approx(g.reshape(g.shape[0], -1).var(0, ddof=1).sum(), rel=1e-9)
         assert r.variance == pytest.approx(np.interp(beta, r.betas, r.variance_curve), rel=1e-9)
 
 
 def test_measured_minimum_is_at_beta_star_and_not_at_one(bstudy):
-    r = ia.baseline_variance(0.0, bstudy)
+    r = demos.baseline_variance(0.0, bstudy)
     fine = np.linspace(0.0, 1.5, 151)
-    measured = [ia.baseline_variance(b, bstudy).variance for b in fine[::10]]
+    measured = [demos.baseline_variance(b, bstudy).variance for b in fine[::10]]
     assert fine[::10][int(np.argmin(measured))] == pytest.approx(r.beta_star, abs=0.1)
     assert r.variance_star <= min(measured) + 1e-12
     assert r.variance_star < r.variance_one < r.variance_zero
     # β* is not 1, and not by sampling luck: an independent sample agrees
-    other = ia.baseline_variance(0.0, ia.baseline_study(n=4000, seed=7, mdp=ia.course_mdp()))
+    other = demos.baseline_variance(0.0, demos.baseline_study(n=4000, seed=7, mdp=demos.course_mdp()))
     assert abs(r.beta_star - other.beta_star) < 0.05
     assert r.beta_star < 0.9 and other.beta_star < 0.9
-    assert r.beta_star == pytest.approx(ia.optimal_baseline_scale(bstudy.g0, bstudy.h))
+    assert r.beta_star == pytest.approx(demos.optimal_baseline_scale(bstudy.g0, bstudy.h))
 
 
 def test_exact_mean_does_not_move_with_beta(bstudy):
     for beta in (0.0, 0.7, 1.5):
-        r = ia.baseline_variance(beta, bstudy)
+        r = demos.baseline_variance(beta, bstudy)
         assert np.abs(r.exact_baseline_term).max() < 1e-14
         assert np.allclose(r.exact_mean, r.exact_gradient, atol=1e-14)
     mdp = corridor_mdp()
     theta = np.random.default_rng(0).normal(size=(4, 2))
-    assert np.abs(ia.exact_baseline_term(mdp, theta, np.array([5.0, -3.0, 2.0, 7.0]))).max() < 1e-13
+    assert np.abs(demos.exact_baseline_term(mdp, theta, np.array([5.0, -3.0, 2.0, 7.0]))).max() < 1e-13
     with pytest.raises(ValueError, match="b must have shape"):
-        ia.exact_baseline_term(mdp, theta, np.ones(3))
+        demos.exact_baseline_term(mdp, theta, np.ones(3))
 
 
 def test_baseline_variance_rejects_bad_beta(bstudy):
     with pytest.raises(ValueError, match=r"beta=-0.5 is outside the allowed range \[0, 3\]"):
-        ia.baseline_variance(-0.5, bstudy)
+        demos.baseline_variance(-0.5, bstudy)
 
 
 # ---------------------------------------------------------------- 4. GAE
 @pytest.mark.parametrize("error", [0.1, 0.3, 0.5])
 def test_gae_is_unbiased_at_lambda_one_for_any_critic(gstudy, error):
-    r = ia.gae_bias_variance(1.0, error, gstudy)
+    r = demos.gae_bias_variance(1.0, error, gstudy)
     assert r.exact_bias < 1e-10
     assert r.bias < 3 * r.noise_floor
     assert r.bias_curve[0] > 10 * r.noise_floor  # ... while λ = 0 is clearly biased
@@ -148,24 +147,24 @@ def test_gae_is_unbiased_at_lambda_one_for_any_critic(gstudy, error):
 
 
 def test_gae_with_the_true_critic_is_unbiased_for_every_lambda(gstudy):
-    r = ia.gae_bias_variance(0.5, 0.0, gstudy)
+    r = demos.gae_bias_variance(0.5, 0.0, gstudy)
     assert np.all(r.exact_bias_curve < 1e-10)
     for lam in (0.0, 0.5, 1.0):
-        s = ia.gae_bias_variance(lam, 0.0, gstudy)
+        s = demos.gae_bias_variance(lam, 0.0, gstudy)
         assert s.bias < 3 * s.noise_floor
 
 
 def test_gae_variance_grows_with_lambda(gstudy):
-    r = ia.gae_bias_variance(0.0, 0.0, gstudy)
+    r = demos.gae_bias_variance(0.0, 0.0, gstudy)
     assert np.all(np.diff(r.variance_curve) > 0)
     assert r.variance_curve[-1] > 4 * r.variance_curve[0]
     # at λ = 1 the advantage is G_t − V̂(s_t): its spread given (s, a) does not depend on the critic
-    assert ia.gae_bias_variance(1.0, 0.4, gstudy).variance == pytest.approx(r.variance_curve[-1], rel=1e-4)
+    assert demos.gae_bias_variance(1.0, 0.4, gstudy).variance == pytest.approx(r.variance_curve[-1], rel=1e-4)
 
 
 def test_gae_inputs_reproduce_td_error_and_return_limits(gstudy):
-    v_hat = ia.critic_values(gstudy, 0.3)
-    inp = ia.gae_inputs(gstudy.traj, v_hat)
+    v_hat = demos.critic_values(gstudy, 0.3)
+    inp = demos.gae_inputs(gstudy.traj, v_hat)
     gamma = gstudy.mdp.gamma
     from pgcourse import gae
 
@@ -180,51 +179,51 @@ def test_gae_inputs_reproduce_td_error_and_return_limits(gstudy):
 
 def test_exact_lambda_return_limits(gstudy):
     mdp, theta = gstudy.mdp, gstudy.theta
-    v_hat = ia.critic_values(gstudy, 0.4)
-    assert np.allclose(ia.exact_lambda_return(mdp, theta, v_hat, 1.0), gstudy.Q)
-    assert np.allclose(ia.exact_lambda_return(mdp, theta, v_hat, 0.0), mdp.R + mdp.gamma * mdp.P @ v_hat)
-    assert np.allclose(ia.exact_lambda_return(mdp, theta, gstudy.V, 0.3), gstudy.Q)
+    v_hat = demos.critic_values(gstudy, 0.4)
+    assert np.allclose(demos.exact_lambda_return(mdp, theta, v_hat, 1.0), gstudy.Q)
+    assert np.allclose(demos.exact_lambda_return(mdp, theta, v_hat, 0.0), mdp.R + mdp.gamma * mdp.P @ v_hat)
+    assert np.allclose(demos.exact_lambda_return(mdp, theta, gstudy.V, 0.3), gstudy.Q)
 
 
 def test_gae_rejects_bad_arguments(gstudy):
     with pytest.raises(ValueError, match="lam=1.5"):
-        ia.gae_bias_variance(1.5, 0.1, gstudy)
+        demos.gae_bias_variance(1.5, 0.1, gstudy)
     with pytest.raises(ValueError, match="critic_error"):
-        ia.gae_bias_variance(0.5, -0.1, gstudy)
+        demos.gae_bias_variance(0.5, -0.1, gstudy)
 
 
 # ---------------------------------------------------------------- static figures
 def test_static_figures_draw_several_parameter_values(grads, bstudy, gstudy):
-    fig = ia.static_mc_gradient(samples=grads)
+    fig = demos.static_mc_gradient(samples=grads)
     assert len(fig.axes[0].containers) == 4  # one errorbar per N
-    fig = ia.static_return_traces(rewards=ia.sample_episode_rewards(3, seed=0))
+    fig = demos.static_return_traces(rewards=demos.sample_episode_rewards(3, seed=0))
     assert len(fig.axes) == 4
-    fig = ia.static_baseline_variance(study=bstudy)
+    fig = demos.static_baseline_variance(study=bstudy)
     assert len(fig.axes[1].patches) == 4  # one step histogram per β
-    fig = ia.static_gae_bias_variance(study=gstudy)
+    fig = demos.static_gae_bias_variance(study=gstudy)
     assert len(fig.axes[1].lines) == 4  # one variance curve per critic error
     styles = {line.get_linestyle() for line in fig.axes[1].lines}
     assert len(styles) == 4  # told apart by line style, not by colour alone
 
 
 # ---------------------------------------------------------------- widget layer
-def _has_png(demo: ia.SliderDemo) -> bool:
+def _has_png(demo: demos.SliderDemo) -> bool:
     out = demo.figure_output.outputs
     return len(out) == 1 and out[0]["data"]["image/png"].startswith("iVBOR")
 
 
 def test_mc_demo_slider_recomputes(grads):
-    demo = ia.mc_gradient_demo(grads)
+    demo = demos.mc_gradient_demo(grads)
     assert demo.slider is demo.n_slider and "N" in demo.n_slider.description
     assert demo.last_result.n == 16 and _has_png(demo)
     demo.n_slider.value = 1024
     assert demo.last_result.n == 1024 and demo.n_updates == 2
     assert "1024" in demo.readout.value
-    assert demo.last_result.rel_error == pytest.approx(ia.mc_gradient_estimate(1024, grads).rel_error)
+    assert demo.last_result.rel_error == pytest.approx(demos.mc_gradient_estimate(1024, grads).rel_error)
 
 
 def test_gamma_demo_slider_and_new_trajectories_button():
-    demo = ia.gamma_demo(n_trajectories=4, seed=0)
+    demo = demos.gamma_demo(n_trajectories=4, seed=0)
     assert "gamma" in demo.gamma_slider.description
     demo.gamma_slider.value = 0.5
     assert demo.last_result.gamma == 0.5
@@ -236,7 +235,7 @@ def test_gamma_demo_slider_and_new_trajectories_button():
 
 
 def test_baseline_demo_slider(bstudy):
-    demo = ia.baseline_demo(bstudy)
+    demo = demos.baseline_demo(bstudy)
     assert "β" in demo.beta_slider.description
     demo.beta_slider.value = 0.8
     assert demo.last_result.beta == pytest.approx(0.8)
@@ -245,7 +244,7 @@ def test_baseline_demo_slider(bstudy):
 
 
 def test_gae_demo_sliders_are_heavy_and_recompute(gstudy):
-    demo = ia.gae_demo(gstudy)
+    demo = demos.gae_demo(gstudy)
     assert not demo.lam_slider.continuous_update and not demo.error_slider.continuous_update
     assert "λ" in demo.lam_slider.description and "critic error" in demo.error_slider.description
     demo.error_slider.value = 0.3
@@ -256,13 +255,13 @@ def test_gae_demo_sliders_are_heavy_and_recompute(gstudy):
 
 
 def test_hello_demo_reacts():
-    demo = ia.hello_demo()
+    demo = demos.hello_demo()
     x, y = demo.last_result
     assert np.allclose(y, np.sin(2 * x))
     demo.k_slider.value = 5
     assert np.allclose(demo.last_result[1], np.sin(5 * x)) and "5" in demo.readout.value
     with pytest.raises(ValueError, match="k="):
-        ia.hello_curve(-1)
+        demos.hello_curve(-1)
 
 
 def test_an_error_during_a_slider_move_is_shown_beside_the_figure():
@@ -275,7 +274,7 @@ def test_an_error_during_a_slider_move_is_shown_beside_the_figure():
             raise ValueError("s=3 is outside the allowed range")
         return s
 
-    demo = ia.SliderDemo({"s": s}, compute, lambda fig, r: fig.subplots().plot([r]), lambda r: f"value {r}")
+    demo = demos.SliderDemo({"s": s}, compute, lambda fig, r: fig.subplots().plot([r]), lambda r: f"value {r}")
     s.value = 3
     assert "ValueError" in demo.readout.value and "s=3" in demo.readout.value
     assert demo.last_result == 1

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from pgcourse import interactive as ia
+from pgcourse import demos
 from pgcourse.algorithms.ppo import PPOConfig, clipped_surrogate_loss
 
 
@@ -19,13 +19,13 @@ def _close_figures():
 
 @pytest.fixture(scope="module")
 def study():
-    return ia.clip_update_study()
+    return demos.clip_update_study()
 
 
 # ---------------------------------------------------------------- L^CLIP(r)
 @pytest.mark.parametrize("eps", [0.1, 0.2, 0.3])
 def test_clip_objective_is_flat_exactly_where_it_should_be(eps):
-    res = ia.clip_objective(eps)
+    res = demos.clip_objective(eps)
     r = res.ratios
     lo, hi = 1 - eps, 1 + eps
     inside_pos, beyond_pos = r < hi - 1e-9, r > hi + 1e-9
@@ -49,7 +49,7 @@ def test_clip_objective_is_flat_exactly_where_it_should_be(eps):
 
 def test_clip_objective_matches_the_package_loss_and_scales_with_the_advantage():
     ratios = np.array([0.5, 0.9, 1.0, 1.1, 1.7])
-    res = ia.clip_objective(0.2, advantage=2.5, ratios=ratios)
+    res = demos.clip_objective(0.2, advantage=2.5, ratios=ratios)
     for i, r in enumerate(ratios):
         for a, value in ((2.5, res.objective_pos[i]), (-2.5, res.objective_neg[i])):
             loss = clipped_surrogate_loss(torch.tensor([r], dtype=torch.float64), torch.tensor([a]), 0.2)
@@ -70,11 +70,11 @@ def test_clip_objective_matches_the_package_loss_and_scales_with_the_advantage()
 )
 def test_clip_objective_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        ia.clip_objective(**kwargs)
+        demos.clip_objective(**kwargs)
 
 
 def test_clip_objective_widget_recomputes_on_slider_change():
-    demo = ia.clip_objective_demo()
+    demo = demos.clip_objective_demo()
     assert demo.last_result.clip_eps == pytest.approx(0.2)
     assert "0.80, 1.20" in demo.readout.value
     image = demo.figure_output.outputs[0]["data"]["image/png"]
@@ -86,7 +86,7 @@ def test_clip_objective_widget_recomputes_on_slider_change():
 
 
 def test_static_clip_objective_draws_one_line_per_epsilon():
-    fig = ia.static_clip_objective((0.1, 0.2, 0.3))
+    fig = demos.static_clip_objective((0.1, 0.2, 0.3))
     ax_pos, ax_neg = fig.axes
     labels = [line.get_label() for line in ax_pos.get_lines()]
     assert sum("epsilon" in lab for lab in labels) == 3 and any("no clip" in lab for lab in labels)
@@ -98,15 +98,15 @@ def test_study_is_one_fixed_rollout_of_the_course_update(study):
     cfg = PPOConfig()
     assert study.config == cfg
     assert 0 < len(study.batch) <= cfg.n_envs * cfg.n_steps
-    assert ia.clip_update_study() is study  # cached: the static figure and the slider share it
+    assert demos.clip_update_study() is study  # cached: the static figure and the slider share it
     assert 30 < study.pretrain_mean_return < 475  # π_old has learned something, but not everything
     before = [p.detach().clone() for p in study.policy.parameters()]
-    ia.clip_update_stats(0.3, study)
+    demos.clip_update_stats(0.3, study)
     assert all(torch.equal(a, b) for a, b in zip(before, study.policy.parameters()))  # π_old untouched
 
 
 def test_kl_and_ratio_spread_grow_with_epsilon(study):
-    small, mid, large = (ia.clip_update_stats(eps, study) for eps in (0.05, 0.2, 0.5))
+    small, mid, large = (demos.clip_update_stats(eps, study) for eps in (0.05, 0.2, 0.5))
     for res in (small, mid, large):
         assert res.epochs.tolist() == list(range(1, study.config.n_epochs + 1))
         assert np.all(res.approx_kl >= 0)  # k3 is never negative
@@ -124,19 +124,19 @@ def test_kl_and_ratio_spread_grow_with_epsilon(study):
 
 
 def test_clip_update_stats_is_reproducible_and_cached(study):
-    a = ia.clip_update_stats(0.15, study)
-    assert ia.clip_update_stats(0.15, study) is a
-    fresh = ia.ClipUpdateStudy(study.env_id, study.seed, study.config, study.policy, study.batch)
-    b = ia.clip_update_stats(0.15, fresh)
+    a = demos.clip_update_stats(0.15, study)
+    assert demos.clip_update_stats(0.15, study) is a
+    fresh = demos.ClipUpdateStudy(study.env_id, study.seed, study.config, study.policy, study.batch)
+    b = demos.clip_update_stats(0.15, fresh)
     assert np.allclose(a.approx_kl, b.approx_kl) and np.allclose(a.ratios, b.ratios)
     with pytest.raises(ValueError, match="clip_eps"):
-        ia.clip_update_stats(0.0, study)
+        demos.clip_update_stats(0.0, study)
 
 
 def test_clip_update_widget_and_static_figure(study):
-    fig = ia.static_clip_updates(study=study)
-    assert len(fig.axes) == 3 and len(fig.axes[0].get_lines()) == len(ia.CLIP_UPDATE_EPS)
-    demo = ia.clip_update_demo(study)
+    fig = demos.static_clip_updates(study=study)
+    assert len(fig.axes) == 3 and len(fig.axes[0].get_lines()) == len(demos.CLIP_UPDATE_EPS)
+    demo = demos.clip_update_demo(study)
     assert demo.last_result.clip_eps == pytest.approx(0.2)
     image, text = demo.figure_output.outputs[0]["data"]["image/png"], demo.readout.value
     demo.eps_slider.value = 0.5
@@ -147,8 +147,8 @@ def test_clip_update_widget_and_static_figure(study):
 
 
 def test_fresh_policy_study():
-    fresh = ia.clip_update_study(pretrain_steps=0, config=PPOConfig(n_envs=2, n_steps=16))
-    res = ia.clip_update_stats(0.2, fresh)
+    fresh = demos.clip_update_study(pretrain_steps=0, config=PPOConfig(n_envs=2, n_steps=16))
+    res = demos.clip_update_stats(0.2, fresh)
     assert 0 < len(fresh.batch) <= 2 * 16  # autoreset rows are not transitions
     assert np.isnan(fresh.pretrain_mean_return)
     assert res.approx_kl.shape == (PPOConfig().n_epochs,) and np.all(res.approx_kl >= 0)

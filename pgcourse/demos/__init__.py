@@ -1,0 +1,142 @@
+r"""Slider demos, one module per lesson: a pure, tested function per demo, and a thin ipywidgets layer over it.
+
+Every demo has three parts:
+
+* a **pure function** computing the lesson's quantity (``mc_gradient_estimate``,
+  ``return_traces``, ``baseline_variance``, ``gae_bias_variance``); tests call it
+  directly and it answers well under a second;
+* a **static figure** (``static_*``) drawing the same quantity at 3–4 parameter
+  values, for readers of the exported HTML (no kernel, no sliders);
+* a **widget** (``*_demo``) returning a :class:`SliderDemo`: sliders, a figure and
+  a text readout. Moving a slider recomputes and redraws; ``demo.last_result`` is
+  the last computed result and every control is an attribute
+  (``demo.beta_slider.value = 0.5`` works without a kernel).
+
+All demos on the toy MDP use one corridor (:func:`pgcourse.toy.course_mdp`: reward +1 for
+leaving on the right, nothing else, γ = 0.9) and one policy
+(:data:`pgcourse.toy.DEFAULT_THETA`, which mildly prefers "right"). Symbols follow
+:mod:`pgcourse.toy` and :mod:`pgcourse.returns`: :math:`\gamma` discount,
+:math:`\lambda` GAE weight, :math:`G_t` reward-to-go, :math:`V, Q, A` the exact
+value, action value and advantage of the policy :math:`\pi_\theta`.
+
+The modules follow the course (``from pgcourse import demos`` re-exports every public demo):
+
+========================  ===================================================  ========
+module                    what it shows                                        notebook
+========================  ===================================================  ========
+``demos.widget``          :class:`SliderDemo` and the helpers every demo uses   --
+``demos.hello``           the install check's test slider                      00
+``demos.theorem``         Monte Carlo gradient against the exact gradient      01
+``demos.discount``        discounted returns against γ                         02
+``demos.baseline``        gradient variance against the baseline strength β    03
+``demos.gae``             GAE's bias and variance against λ and critic error   04
+``demos.clip``            PPO's clip range ε, on L^CLIP and on real updates    06
+``demos.kl``              the k1 and k3 KL estimators                          08
+========================  ===================================================  ========
+"""
+
+from pgcourse.demos.baseline import (
+    BaselineResult,
+    BaselineStudy,
+    baseline_demo,
+    baseline_study,
+    baseline_variance,
+    exact_baseline_term,
+    optimal_baseline_scale,
+    static_baseline_variance,
+)
+from pgcourse.demos.clip import (
+    CLIP_UPDATE_EPS,
+    ClipObjective,
+    ClipUpdateResult,
+    ClipUpdateStudy,
+    clip_objective,
+    clip_objective_demo,
+    clip_update_demo,
+    clip_update_stats,
+    clip_update_study,
+    static_clip_objective,
+    static_clip_updates,
+)
+from pgcourse.demos.discount import (
+    ReturnTraces,
+    gamma_demo,
+    return_traces,
+    sample_episode_rewards,
+    static_return_traces,
+)
+from pgcourse.demos.gae import (
+    GAEResult,
+    GAEStudy,
+    critic_values,
+    exact_lambda_return,
+    gae_bias_variance,
+    gae_demo,
+    gae_inputs,
+    gae_study,
+    static_gae_bias_variance,
+)
+from pgcourse.demos.hello import hello_curve, hello_demo
+from pgcourse.demos.kl import KL_CROSSOVER_SHIFT, KLEstimates, kl_estimates, kl_estimator_demo, static_kl_estimators
+from pgcourse.demos.theorem import (
+    GradientSamples,
+    MCGradientResult,
+    gradient_samples,
+    mc_gradient_demo,
+    mc_gradient_estimate,
+    static_mc_gradient,
+)
+from pgcourse.demos.widget import SliderDemo
+from pgcourse.toy import DEFAULT_THETA, course_mdp
+
+__all__ = [
+    "DEFAULT_THETA",
+    "course_mdp",
+    "SliderDemo",
+    "hello_curve",
+    "hello_demo",
+    "GradientSamples",
+    "MCGradientResult",
+    "gradient_samples",
+    "mc_gradient_estimate",
+    "static_mc_gradient",
+    "mc_gradient_demo",
+    "ReturnTraces",
+    "sample_episode_rewards",
+    "return_traces",
+    "static_return_traces",
+    "gamma_demo",
+    "BaselineStudy",
+    "BaselineResult",
+    "baseline_study",
+    "baseline_variance",
+    "exact_baseline_term",
+    "optimal_baseline_scale",
+    "static_baseline_variance",
+    "baseline_demo",
+    "GAEStudy",
+    "GAEResult",
+    "gae_study",
+    "critic_values",
+    "gae_inputs",
+    "exact_lambda_return",
+    "gae_bias_variance",
+    "static_gae_bias_variance",
+    "gae_demo",
+    "ClipObjective",
+    "clip_objective",
+    "static_clip_objective",
+    "clip_objective_demo",
+    "ClipUpdateStudy",
+    "ClipUpdateResult",
+    "CLIP_UPDATE_EPS",
+    "clip_update_study",
+    "clip_update_stats",
+    "static_clip_updates",
+    "clip_update_demo",
+    "KLEstimates",
+    "KL_CROSSOVER_SHIFT",
+    "kl_estimates",
+    "static_kl_estimators",
+    "kl_estimator_demo",
+]

@@ -1,0 +1,68 @@
+"""Checks for the "your turn" exercises: a friendly verdict, and a hint that names the mistake.
+
+In a notebook::
+
+    def my_returns(rewards, gamma, dones):
+        raise NotImplementedError      # <- replace with your code
+
+    check_discounted_returns(my_returns)   # shows a green or red box
+
+Each ``check_*`` runs your function on a few small, seeded, hand-designed cases
+(episode boundaries in the middle, truncated steps, a ``(T, N)`` vector-env layout,
+inputs that require grad, ...) and compares the result -- and, where gradients matter,
+its gradient -- with the package's reference implementation. A wrong result is
+compared with a table of *known mistakes* (each one a small wrong implementation)
+and the hint names the one it matches. A check never raises for a wrong answer:
+an error inside your function is reported in one line, without a traceback.
+
+``show_source(obj)`` reveals the package's own implementation after the exercise.
+
+One module per lesson (``from pgcourse.exercises import check_gae`` re-exports them all):
+
+==============================  ===============================================  ========
+module                          checkers                                         notebook
+==============================  ===============================================  ========
+``exercises.returns``           check_discounted_returns, check_reinforce_loss   02
+``exercises.advantages``        check_normalized_advantages                      03
+``exercises.gae``               check_gae                                        04
+``exercises.ppo``               check_clipped_surrogate                          06
+``exercises.continuous``        check_gaussian_log_prob                          07
+``exercises.diagnostics``       check_approx_kl, check_explained_variance        08
+``exercises.engine``            the machinery: cases, known mistakes, verdicts   --
+``exercises.reveal``            show_source                                      --
+==============================  ===============================================  ========
+
+Symbols are those of :mod:`pgcourse.returns` and :mod:`pgcourse.diagnostics`:
+``r_t`` reward, ``γ`` discount, ``λ`` GAE weight, ``G_t`` return, ``V(s_t)`` value,
+``A_t`` advantage, ``r = π_θ/π_old`` probability ratio, ``ε`` clip range,
+``μ`` and ``σ = exp(log_std)`` the mean and standard deviation of a Gaussian policy.
+"""
+
+from pgcourse.exercises.advantages import ADVANTAGES, check_normalized_advantages
+from pgcourse.exercises.continuous import GAUSSIAN, check_gaussian_log_prob
+from pgcourse.exercises.diagnostics import EV, KL, check_approx_kl, check_explained_variance
+from pgcourse.exercises.engine import CheckResult, Exercise
+from pgcourse.exercises.gae import GAE, check_gae
+from pgcourse.exercises.ppo import CLIPPED, check_clipped_surrogate
+from pgcourse.exercises.returns import REINFORCE, RETURNS, check_discounted_returns, check_reinforce_loss
+from pgcourse.exercises.reveal import SourceView, show_source
+
+#: Every exercise of the course by name, in the order the notebooks meet them.
+EXERCISES: dict[str, Exercise] = {
+    ex.name: ex for ex in (RETURNS, REINFORCE, ADVANTAGES, GAE, CLIPPED, GAUSSIAN, KL, EV)
+}
+
+__all__ = [
+    "CheckResult",
+    "SourceView",
+    "EXERCISES",
+    "check_discounted_returns",
+    "check_reinforce_loss",
+    "check_normalized_advantages",
+    "check_gae",
+    "check_clipped_surrogate",
+    "check_gaussian_log_prob",
+    "check_approx_kl",
+    "check_explained_variance",
+    "show_source",
+]

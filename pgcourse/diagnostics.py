@@ -22,7 +22,9 @@ __all__ = [
 KL_ESTIMATORS = ("k1", "k3")
 
 
-def approx_kl(old_log_probs: ArrayLike, new_log_probs: ArrayLike, estimator: str = "k3") -> torch.Tensor:
+def approx_kl(
+    old_log_probs: ArrayLike, new_log_probs: ArrayLike, estimator: str = "k3", dim: int | None = None
+) -> torch.Tensor:
     r"""Estimate :math:`\mathrm{KL}(\pi_{old} \| \pi_\theta)` from actions sampled by :math:`\pi_{old}`.
 
     With :math:`\log r = \log\pi_\theta(a|s) - \log\pi_{old}(a|s)`:
@@ -33,17 +35,19 @@ def approx_kl(old_log_probs: ArrayLike, new_log_probs: ArrayLike, estimator: str
       :math:`E_{old}[r] = 1`), lower variance, and every term is :math:`\ge 0`
       since :math:`x - 1 \ge \log x`.
 
-    Returns a scalar float32 tensor (no gradient).
+    The mean is over all elements (a scalar float32 tensor, no gradient), or along ``dim``: one estimate
+    per batch, e.g. ``dim=1`` on ``(n_batches, B)`` log-probabilities gives ``n_batches`` estimates.
     """
     if estimator not in KL_ESTIMATORS:
         raise ValueError(f"estimator={estimator!r} is not supported; use one of {KL_ESTIMATORS}")
     old = as_float_tensor(old_log_probs, "old_log_probs")
     new = as_float_tensor(new_log_probs, "new_log_probs")
     same_shape(new, old, "new_log_probs", "old_log_probs")
+    if dim is not None and not (isinstance(dim, int) and -new.ndim <= dim < new.ndim):
+        raise ValueError(f"dim={dim!r} is not an axis of log-probabilities of shape {tuple(new.shape)}")
     log_r = new - old
-    if estimator == "k1":
-        return (-log_r).mean()
-    return (torch.expm1(log_r) - log_r).mean()
+    terms = -log_r if estimator == "k1" else torch.expm1(log_r) - log_r
+    return terms.mean() if dim is None else terms.mean(dim)
 
 
 def clip_fraction(ratio: ArrayLike, clip_eps: float) -> torch.Tensor:

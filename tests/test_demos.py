@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -243,9 +244,9 @@ def test_baseline_demo_slider(bstudy):
     assert "0.80" in demo.readout.value
 
 
-def test_gae_demo_sliders_are_heavy_and_recompute(gstudy):
+def test_gae_demo_sliders_follow_the_hand_and_recompute(gstudy):
     demo = demos.gae_demo(gstudy)
-    assert not demo.lam_slider.continuous_update and not demo.error_slider.continuous_update
+    assert demo.lam_slider.continuous_update and demo.error_slider.continuous_update
     assert "λ" in demo.lam_slider.description and "critic error" in demo.error_slider.description
     demo.error_slider.value = 0.3
     demo.lam_slider.value = 1.0
@@ -280,3 +281,33 @@ def test_an_error_during_a_slider_move_is_shown_beside_the_figure():
     assert demo.last_result == 1
     s.value = 4
     assert demo.readout.value == "value 4"
+
+
+def test_every_course_slider_updates_while_dragged(grads, bstudy, gstudy):
+    built = [demos.hello_demo(), demos.mc_gradient_demo(grads), demos.gamma_demo(), demos.baseline_demo(bstudy),
+             demos.gae_demo(gstudy), demos.clip_objective_demo(), demos.kl_estimator_demo()]
+    for demo in built:
+        for name, control in demo.controls.items():
+            assert control.continuous_update, name
+
+
+def test_the_figure_is_reused_with_a_fixed_layout():
+    """One figure per demo; axes keep the first draw's positions; a draw with other axes gets a new layout."""
+    s = widgets.IntSlider(value=1, min=1, max=3)
+
+    def draw(fig, n):
+        for ax in fig.subplots(1, n, squeeze=False)[0]:
+            ax.plot([0, 1], [0, n * 1000])  # longer tick labels as n grows
+            ax.set_ylabel("y" * n)
+
+    demo = demos.SliderDemo({"s": s}, lambda s: s, draw, lambda r: f"{r}")
+    fig = demo._figure
+    first = [ax.get_position().bounds for ax in fig.axes]
+    s.value = 1  # unchanged: no update
+    demo.update()
+    assert demo._figure is fig and [ax.get_position().bounds for ax in fig.axes] == first
+    s.value = 2
+    assert demo._figure is fig and len(fig.axes) == 2 and fig.get_layout_engine() is not None
+    assert [ax.get_position().bounds for ax in fig.axes] != first[:1] * 2
+    assert set(demo.last_timing) == {"compute", "draw", "total"} and demo.last_timing["total"] > 0
+    assert _has_png(demo)

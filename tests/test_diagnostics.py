@@ -76,3 +76,15 @@ def test_grad_norm_is_global_l2():
     c = torch.nn.Parameter(torch.zeros(1))  # no gradient: skipped
     (3 * a[0] + 4 * b[0]).backward()
     assert grad_norm([a, b, c]) == pytest.approx(5.0)
+
+
+def test_approx_kl_along_a_dim_is_one_estimate_per_row():
+    g = torch.Generator().manual_seed(3)
+    old, new = torch.randn(5, 7, generator=g), torch.randn(5, 7, generator=g)
+    for estimator in ("k1", "k3"):
+        rows = approx_kl(old, new, estimator, dim=1)
+        assert rows.shape == (5,)
+        assert torch.allclose(rows, torch.stack([approx_kl(o, n, estimator) for o, n in zip(old, new)]))
+        assert torch.allclose(approx_kl(old, new, estimator, dim=0), approx_kl(old.T, new.T, estimator, dim=1))
+    with pytest.raises(ValueError, match="dim=2"):
+        approx_kl(old, new, dim=2)

@@ -235,7 +235,7 @@ def baseline_demo(study: BaselineStudy | None = None) -> SliderDemo:
     """Slider β ∈ [0, 1.5] → measured variance of the gradient estimate with b = β·V."""
     study = study or baseline_study()
     beta_slider = make_slider(
-        widgets.FloatSlider, "baseline strength β", heavy=True, min=0.0, max=1.5, step=0.05, value=0.0
+        widgets.FloatSlider, "baseline strength β", min=0.0, max=1.5, step=0.05, value=0.0
     )
     zero = baseline_variance(0.0, study)
     comp = _component(zero)

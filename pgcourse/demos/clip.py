@@ -162,7 +162,7 @@ def static_clip_objective(clip_eps_values: Sequence[float] = (0.1, 0.2, 0.3)) ->
 
 def clip_objective_demo(advantage: float = 1.0) -> SliderDemo:
     """Slider ε → :math:`L^{CLIP}(r)` for a good and a bad action, the flat (zero-gradient) regions shaded."""
-    eps_slider = make_slider(widgets.FloatSlider, "clip ε (epsilon)", heavy=True, min=0.05, max=0.5, step=0.05,
+    eps_slider = make_slider(widgets.FloatSlider, "clip ε (epsilon)", min=0.05, max=0.5, step=0.05,
                          value=0.2, readout_format=".2f")
 
     def compute(eps_slider: float) -> ClipObjective:
@@ -359,7 +359,7 @@ def static_clip_updates(clip_eps_values: Sequence[float] = CLIP_UPDATE_EPS,
 def clip_update_demo(study: ClipUpdateStudy | None = None) -> SliderDemo:
     """Slider ε → KL and clip fraction per epoch of PPO's update on one fixed rollout, and the final ratios."""
     study = study or clip_update_study()
-    eps_slider = make_slider(widgets.FloatSlider, "clip ε (epsilon), real update", heavy=True, min=0.05, max=0.5,
+    eps_slider = make_slider(widgets.FloatSlider, "clip ε (epsilon), real update", min=0.05, max=0.5,
                          step=0.05, value=0.2, readout_format=".2f")
     grey = {"color": "0.75", "linestyle": "-", "linewidth": 1.2}
 

@@ -142,7 +142,7 @@ def gamma_demo(n_trajectories: int = 5, source: str = "cartpole", seed: int = 0)
     """Slider γ ∈ [0, 1] → :math:`G_t` of a few sampled episodes; "New trajectories" resamples them."""
     state = {"seed": seed, "rewards": sample_episode_rewards(n_trajectories, seed, source)}
     gamma_slider = make_slider(
-        widgets.FloatSlider, "discount γ (gamma)", heavy=True, min=0.0, max=1.0, step=0.01, value=0.9
+        widgets.FloatSlider, "discount γ (gamma)", min=0.0, max=1.0, step=0.01, value=0.9
     )
     new_button = widgets.Button(description="New trajectories", icon="refresh")
 

@@ -315,9 +315,9 @@ def static_gae_bias_variance(
 def gae_demo(study: GAEStudy | None = None) -> SliderDemo:
     """Sliders λ and critic error → bias and variance of GAE advantages against the exact target."""
     study = study or gae_study()
-    lam_slider = make_slider(widgets.FloatSlider, "GAE λ (lambda)", heavy=True, min=0.0, max=1.0, step=0.05, value=0.9)
+    lam_slider = make_slider(widgets.FloatSlider, "GAE λ (lambda)", min=0.0, max=1.0, step=0.05, value=0.9)
     error_slider = make_slider(
-        widgets.FloatSlider, "critic error (RMS)", heavy=True, min=0.0, max=0.5, step=0.05, value=0.2
+        widgets.FloatSlider, "critic error (RMS)", min=0.0, max=0.5, step=0.05, value=0.2
     )
 
     def compute(lam_slider: float, error_slider: float) -> GAEResult:

@@ -122,9 +122,9 @@ def _kl_estimates(shift: float, batch_size: int, n_batches: int, seed: int) -> K
     old = torch.distributions.Normal(0.0, 1.0)
     new = torch.distributions.Normal(shift, 1.0)
     old_lp, new_lp = old.log_prob(a), new.log_prob(a)
-    with torch_threads(1):
-        k1 = np.array([float(approx_kl(o, n, "k1")) for o, n in zip(old_lp, new_lp)])
-        k3 = np.array([float(approx_kl(o, n, "k3")) for o, n in zip(old_lp, new_lp)])
+    with torch_threads(1):  # one estimate per batch (row), exactly as training computes one per update
+        k1 = approx_kl(old_lp, new_lp, "k1", dim=1).double().numpy()
+        k3 = approx_kl(old_lp, new_lp, "k3", dim=1).double().numpy()
     k1.flags.writeable = k3.flags.writeable = False  # shared through the cache
     d2 = shift**2
     return KLEstimates(

@@ -192,7 +192,7 @@ def mc_gradient_demo(samples: GradientSamples | None = None) -> SliderDemo:
     """Slider: number of sampled trajectories N → the estimate against the exact gradient."""
     samples = samples or gradient_samples()
     options = [int(2**k) for k in range(int(np.log2(samples.n_pool)) + 1)]
-    n_slider = make_slider(widgets.SelectionSlider, "trajectories N", heavy=True, options=options, value=16)
+    n_slider = make_slider(widgets.SelectionSlider, "trajectories N", options=options, value=16)
 
     def readout(r: MCGradientResult) -> str:
         return readout_table(

@@ -1,6 +1,6 @@
 r"""The health report: the healthy ranges of the training diagnostics, the rules that apply them, and the report.
 
-:data:`HEALTHY_RANGES` is the practitioners' table of notebook 08 as data: for each metric of
+:data:`HEALTHY_RANGES` is the practitioners' table of notebook 09 as data: for each metric of
 :mod:`pgcourse.diagnostics` (approx KL, clip fraction, entropy, explained variance, gradient
 norm) its healthy range and the rule that checks it. :func:`health_report` applies every rule to
 a training history over a rolling window, after a warm-up and in context (is the return still

@@ -29,7 +29,17 @@ import numpy as np
 
 from pgcourse._checks import unit_interval
 
-__all__ = ["softmax_policy", "Trajectories", "TabularMDP", "corridor_mdp", "course_mdp", "DEFAULT_THETA", "Bandit"]
+__all__ = [
+    "softmax_policy",
+    "log_softmax",
+    "pseudo_inverse",
+    "Trajectories",
+    "TabularMDP",
+    "corridor_mdp",
+    "course_mdp",
+    "DEFAULT_THETA",
+    "Bandit",
+]
 
 
 def softmax_policy(theta: np.ndarray) -> np.ndarray:
@@ -38,6 +48,23 @@ def softmax_policy(theta: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(theta: np.ndarray) -> np.ndarray:
+    r"""Row-wise :math:`\log\pi`, computed stably (no ``log`` of a rounded-to-zero probability)."""
+    z = np.asarray(theta, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def pseudo_inverse(M: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
+    """Moore-Penrose pseudo-inverse of a symmetric positive semi-definite matrix, by eigendecomposition.
+
+    Eigenvalues at or below ``rtol`` times the largest are treated as exactly 0 (the null space).
+    """
+    w, V = np.linalg.eigh(np.asarray(M, dtype=np.float64))
+    keep = w > rtol * max(w.max(), 0.0)
+    return (V[:, keep] / w[keep]) @ V[:, keep].T
 
 
 @dataclass(frozen=True)
@@ -127,6 +154,74 @@ class TabularMDP:
     def exact_gradient(self, theta: np.ndarray) -> np.ndarray:
         r""":math:`\partial J/\partial\theta_{s,a} = d(s)\,\pi(a|s)\,A(s,a)`, shape ``(S, A)``."""
         return self.visitation(theta)[:, None] * self.policy(theta) * self.advantages(theta)
+
+    # ------------------------------------------------------------ trust regions
+    def state_weights(self, theta: np.ndarray) -> np.ndarray:
+        r"""The normalised visitation :math:`\rho(s) = d(s) / \sum_{s'} d(s')`, a distribution over states."""
+        d = self.visitation(theta)
+        return d / d.sum()
+
+    def performance_difference(self, theta_old: np.ndarray, theta: np.ndarray) -> float:
+        r"""The right-hand side of the performance-difference lemma, equal to :math:`J(\theta) - J(\theta_{old})`.
+
+        .. math:: J(\theta) - J(\theta_{old}) = \sum_s d_\theta(s) \sum_a \pi_\theta(a|s)\, A_{\theta_{old}}(s,a),
+
+        with :math:`d_\theta` the *unnormalised* discounted visitation of the **new** policy
+        (:meth:`visitation`) and :math:`A_{\theta_{old}}` the advantage of the **old** one.
+        """
+        pi = self.policy(theta)
+        return float(self.visitation(theta) @ (pi * self.advantages(theta_old)).sum(-1))
+
+    def surrogate(self, theta_old: np.ndarray, theta: np.ndarray) -> float:
+        r"""The surrogate objective: the lemma with the **old** visitation in place of the new one.
+
+        .. math:: L_{\theta_{old}}(\theta) = \sum_s d_{\theta_{old}}(s) \sum_a \pi_\theta(a|s)\, A_{\theta_{old}}(s,a).
+
+        It equals :math:`J(\theta) - J(\theta_{old})` to first order around :math:`\theta_{old}`:
+        the same value (0) and the same gradient (:meth:`exact_gradient`) there.
+        """
+        pi = self.policy(theta)
+        return float(self.visitation(theta_old) @ (pi * self.advantages(theta_old)).sum(-1))
+
+    def mean_kl(self, theta_old: np.ndarray, theta: np.ndarray) -> float:
+        r"""The mean KL divergence under the old policy's state distribution.
+
+        .. math:: \overline{\mathrm{KL}}(\theta_{old}, \theta) = \sum_s \rho_{old}(s)\,
+                  \mathrm{KL}\big(\pi_{\theta_{old}}(\cdot|s) \,\|\, \pi_\theta(\cdot|s)\big),
+                  \qquad \rho_{old} = d_{\theta_{old}} / \textstyle\sum_s d_{\theta_{old}}(s).
+        """
+        log_p, log_q = log_softmax(self._check_theta(theta_old)), log_softmax(self._check_theta(theta))
+        kl = (np.exp(log_p) * (log_p - log_q)).sum(-1)
+        return float(self.state_weights(theta_old) @ kl)
+
+    def fisher(self, theta: np.ndarray) -> np.ndarray:
+        r"""The Fisher information matrix over the row-major flattened :math:`\theta`, shape ``(S·A, S·A)``.
+
+        .. math:: F(\theta) = \sum_s \rho(s) \sum_a \pi(a|s)\, \nabla\log\pi(a|s)\, \nabla\log\pi(a|s)^\top,
+
+        the Hessian of ``mean_kl(theta, ·)`` at ``theta``. For the softmax table it is block
+        diagonal, block :math:`s` being :math:`\rho(s)\,(\mathrm{diag}\,\pi_s - \pi_s \pi_s^\top)`:
+        singular, with the null direction "add a constant to every logit of state s" (one per state).
+        """
+        pi, rho = self.policy(theta), self.state_weights(theta)
+        S, A = pi.shape
+        F = np.zeros((S * A, S * A))
+        for s in range(S):
+            F[s * A : (s + 1) * A, s * A : (s + 1) * A] = rho[s] * (np.diag(pi[s]) - np.outer(pi[s], pi[s]))
+        return F
+
+    def natural_gradient(self, theta: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
+        r"""The natural gradient :math:`F^{+} \nabla_\theta J`, shaped like ``theta``.
+
+        :math:`F^+` is the pseudo-inverse (eigenvalues below ``rtol`` times the largest count as 0): the
+        minimum-norm solution of :math:`F x = \nabla J`. For the softmax table, every solution is
+        :math:`x_{s,a} = (\sum_{s'} d(s'))\, A(s,a) + c_s`, and the minimum-norm one has
+        :math:`c_s = -\frac{1}{|A|}\sum_b A(s,b)`, i.e. :math:`(\sum_{s'} d(s'))\,(A(s,a) - \mathrm{mean}_b A(s,b))`
+        wherever :math:`d(s) > 0`.
+        """
+        return (pseudo_inverse(self.fisher(theta), rtol) @ self.exact_gradient(theta).ravel()).reshape(
+            self.n_states, self.n_actions
+        )
 
     # ------------------------------------------------------------- sampling
     def sample(self, theta: np.ndarray, n: int, seed: int, max_steps: int = 10_000) -> Trajectories:

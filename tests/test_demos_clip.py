@@ -1,4 +1,4 @@
-"""The clip-epsilon demos of notebook 06: the pure functions against known truths, the widgets without a kernel."""
+"""The clip-epsilon demos of notebook 07: the pure functions against known truths, the widgets without a kernel."""
 
 from __future__ import annotations
 

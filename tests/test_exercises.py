@@ -23,6 +23,7 @@ from pgcourse.exercises import (
     check_gaussian_log_prob,
     check_normalized_advantages,
     check_reinforce_loss,
+    check_surrogate,
     show_source,
 )
 
@@ -31,6 +32,7 @@ CHECKERS = {
     "reinforce_loss": check_reinforce_loss,
     "normalized_advantages": check_normalized_advantages,
     "gae": check_gae,
+    "surrogate": check_surrogate,
     "clipped_surrogate": check_clipped_surrogate,
     "gaussian_log_prob": check_gaussian_log_prob,
     "approx_kl": check_approx_kl,
@@ -69,6 +71,14 @@ def gae_solution(rewards, values, next_values, terminated, truncated, gamma, lam
     return adv
 
 
+def surrogate_solution(theta, visitation, advantages):
+    total = 0.0
+    for s in range(theta.shape[0]):
+        probs = torch.exp(theta[s]) / torch.exp(theta[s]).sum()
+        total = total + visitation[s] * (probs * advantages[s]).sum()
+    return total
+
+
 def clipped_solution(ratio, advantages, clip_eps):
     unclipped = ratio * advantages
     clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * advantages
@@ -95,6 +105,7 @@ SOLUTIONS = {
     "reinforce_loss": reinforce_solution,
     "normalized_advantages": advantages_solution,
     "gae": gae_solution,
+    "surrogate": surrogate_solution,
     "clipped_surrogate": clipped_solution,
     "gaussian_log_prob": gaussian_solution,
     "approx_kl": kl_solution,
@@ -283,6 +294,11 @@ WRONG = [
     ("gae", gae_leaking, "leak_everywhere", "next episode"),
     ("gae", gae_next_row, "next_row_values", "next_values[t]"),
     ("gae", gae_returns, "returns_instead", "advantages A_t"),
+    ("surrogate", lambda t, d, a: (d[:, None] / d.sum() * t.softmax(-1) * a).sum(), "normalised_visitation", "1"),
+    ("surrogate", lambda t, d, a: (t.softmax(-1) * a).sum(), "no_visitation", "d_old(s)"),
+    ("surrogate", lambda t, d, a: (d[:, None] * t.softmax(0) * a).sum(), "softmax_over_states", "dim=-1"),
+    ("surrogate", lambda t, d, a: (d[:, None] * t.log_softmax(-1) * a).sum(), "log_probabilities", "REINFORCE"),
+    ("surrogate", lambda t, d, a: -(d[:, None] * t.softmax(-1) * a).sum(), "wrong_sign", "not a loss"),
     (
         "clipped_surrogate",
         lambda r, a, e: -torch.maximum(r * a, r.clamp(1 - e, 1 + e) * a).mean(),
@@ -481,3 +497,19 @@ def test_show_source_of_a_class_and_a_method():
 def test_show_source_rejects_objects_without_source(obj):
     with pytest.raises(TypeError, match="show_source needs"):
         show_source(obj)
+
+
+def test_surrogate_reference_is_the_tabular_surrogate_and_its_gradient_is_the_policy_gradient():
+    import numpy as np
+
+    from pgcourse.exercises.trust import surrogate_reference
+    from pgcourse.toy import DEFAULT_THETA, course_mdp
+
+    mdp = course_mdp()
+    new = DEFAULT_THETA + 0.3
+    new[1, 0] -= 1.0
+    d, adv = (torch.tensor(x) for x in (mdp.visitation(DEFAULT_THETA), mdp.advantages(DEFAULT_THETA)))
+    assert float(surrogate_reference(torch.tensor(new), d, adv)) == pytest.approx(mdp.surrogate(DEFAULT_THETA, new))
+    theta = torch.tensor(DEFAULT_THETA, requires_grad=True)
+    surrogate_reference(theta, d, adv).backward()
+    assert np.allclose(theta.grad.numpy(), mdp.exact_gradient(DEFAULT_THETA), atol=1e-14)

@@ -30,8 +30,9 @@ module                    what it shows                                        n
 ``demos.discount``        discounted returns against γ                         02
 ``demos.baseline``        gradient variance against the baseline strength β    03
 ``demos.gae``             GAE's bias and variance against λ and critic error   04
-``demos.clip``            PPO's clip range ε, on L^CLIP and on real updates    06
-``demos.kl``              the k1 and k3 KL estimators                          08
+``demos.trust``           step size α: true gain, surrogate, L^CLIP, mean KL   06
+``demos.clip``            PPO's clip range ε, on L^CLIP and on real updates    07
+``demos.kl``              the k1 and k3 KL estimators                          09
 ========================  ===================================================  ========
 """
 
@@ -86,6 +87,15 @@ from pgcourse.demos.theorem import (
     mc_gradient_estimate,
     static_mc_gradient,
 )
+from pgcourse.demos.trust import (
+    STEP_DIRECTIONS,
+    StepSizeResult,
+    StepSizeStudy,
+    static_step_size,
+    step_size_demo,
+    step_size_point,
+    step_size_study,
+)
 from pgcourse.demos.widget import SliderDemo
 from pgcourse.toy import DEFAULT_THETA, course_mdp
 
@@ -123,6 +133,13 @@ __all__ = [
     "gae_bias_variance",
     "static_gae_bias_variance",
     "gae_demo",
+    "STEP_DIRECTIONS",
+    "StepSizeStudy",
+    "StepSizeResult",
+    "step_size_study",
+    "step_size_point",
+    "static_step_size",
+    "step_size_demo",
     "ClipObjective",
     "clip_objective",
     "static_clip_objective",

@@ -1,4 +1,4 @@
-r"""Notebook 06 (PPO): the clip range ε, on the objective and on real updates."""
+r"""Notebook 07 (PPO): the clip range ε, on the objective and on real updates."""
 
 from __future__ import annotations
 

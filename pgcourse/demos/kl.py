@@ -1,4 +1,4 @@
-r"""Notebook 08 (diagnostics): the k1 and k3 estimators of the KL divergence."""
+r"""Notebook 09 (diagnostics): the k1 and k3 estimators of the KL divergence."""
 
 from __future__ import annotations
 

@@ -25,9 +25,10 @@ module                          checkers                                        
 ``exercises.returns``           check_discounted_returns, check_reinforce_loss   02
 ``exercises.advantages``        check_normalized_advantages                      03
 ``exercises.gae``               check_gae                                        04
-``exercises.ppo``               check_clipped_surrogate                          06
-``exercises.continuous``        check_gaussian_log_prob                          07
-``exercises.diagnostics``       check_approx_kl, check_explained_variance        08
+``exercises.trust``             check_surrogate                                  06
+``exercises.ppo``               check_clipped_surrogate                          07
+``exercises.continuous``        check_gaussian_log_prob                          08
+``exercises.diagnostics``       check_approx_kl, check_explained_variance        09
 ``exercises.engine``            the machinery: cases, known mistakes, verdicts   --
 ``exercises.reveal``            show_source                                      --
 ==============================  ===============================================  ========
@@ -46,10 +47,11 @@ from pgcourse.exercises.gae import GAE, check_gae
 from pgcourse.exercises.ppo import CLIPPED, check_clipped_surrogate
 from pgcourse.exercises.returns import REINFORCE, RETURNS, check_discounted_returns, check_reinforce_loss
 from pgcourse.exercises.reveal import SourceView, show_source
+from pgcourse.exercises.trust import SURROGATE, check_surrogate
 
 #: Every exercise of the course by name, in the order the notebooks meet them.
 EXERCISES: dict[str, Exercise] = {
-    ex.name: ex for ex in (RETURNS, REINFORCE, ADVANTAGES, GAE, CLIPPED, GAUSSIAN, KL, EV)
+    ex.name: ex for ex in (RETURNS, REINFORCE, ADVANTAGES, GAE, SURROGATE, CLIPPED, GAUSSIAN, KL, EV)
 }
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "check_reinforce_loss",
     "check_normalized_advantages",
     "check_gae",
+    "check_surrogate",
     "check_clipped_surrogate",
     "check_gaussian_log_prob",
     "check_approx_kl",

@@ -1,4 +1,4 @@
-r"""Notebook 07 (continuous control): the log-probability of a diagonal Gaussian policy."""
+r"""Notebook 08 (continuous control): the log-probability of a diagonal Gaussian policy."""
 
 from __future__ import annotations
 

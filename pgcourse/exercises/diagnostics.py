@@ -1,4 +1,4 @@
-r"""Notebook 08 (diagnostics): the k3 KL estimate and explained variance."""
+r"""Notebook 09 (diagnostics): the k3 KL estimate and explained variance."""
 
 from __future__ import annotations
 

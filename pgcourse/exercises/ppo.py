@@ -1,4 +1,4 @@
-r"""Notebook 06 (PPO): the clipped surrogate loss."""
+r"""Notebook 07 (PPO): the clipped surrogate loss."""
 
 from __future__ import annotations
 

@@ -30,9 +30,10 @@ def _builders() -> dict[str, Callable[[], demos.SliderDemo]]:
         "discount γ (02)": lambda: demos.gamma_demo(n_trajectories=5, seed=0),
         "baseline β (03)": lambda: demos.baseline_demo(demos.baseline_study()),
         "GAE (04)": lambda: demos.gae_demo(demos.gae_study()),
-        "clip objective (06)": demos.clip_objective_demo,
-        "clip updates (06)": lambda: demos.clip_update_demo(demos.clip_update_study()),
-        "KL estimators (08)": demos.kl_estimator_demo,
+        "trust region α (06)": lambda: demos.step_size_demo(demos.step_size_study()),
+        "clip objective (07)": demos.clip_objective_demo,
+        "clip updates (07)": lambda: demos.clip_update_demo(demos.clip_update_study()),
+        "KL estimators (09)": demos.kl_estimator_demo,
     }
 
 

@@ -1,6 +1,7 @@
 # pgcourse: every target sets up .venv first (scripts/setup_env.sh is idempotent).
-#   make course   -> open the course in JupyterLab (127.0.0.1, notebooks/, lands on 00_start_here)
+#   make course   -> open the course in JupyterLab (127.0.0.1, notebooks/, lands on 00_start_here, no news prompt)
 #   make test     -> the full suite: unit + learning tests, every notebook (nbval), browser test, lint
+#   make html     -> offline handouts in html/ (maths as MathML, sliders precomputed); make html NB=04_gae for one
 .PHONY: setup course test unit notebooks notebook lint html screenshot bench clean
 
 VENV := .venv/bin

@@ -1,6 +1,7 @@
 # pgcourse: every target sets up .venv first (scripts/setup_env.sh is idempotent).
-#   make course   -> open the course in JupyterLab (127.0.0.1, notebooks/, lands on 00_start_here)
+#   make course   -> open the course in JupyterLab (127.0.0.1, notebooks/, lands on 00_start_here, no news prompt)
 #   make test     -> the full suite: unit + learning tests, every notebook (nbval), browser test, lint
+#   make html     -> offline handouts in html/ (maths as MathML, sliders precomputed); make html NB=04_gae for one
 .PHONY: setup course test unit notebooks notebook lint html screenshot bench clean
 
 VENV := .venv/bin
@@ -12,9 +13,11 @@ NB ?= 00_start_here
 setup:
 	@bash scripts/setup_env.sh
 
+# jupyter-settings/overrides.json: the course's default settings (no "news" prompt, no update check)
 course: setup
 	$(VENV)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb
+		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb \
+		--LabApp.app_settings_dir=$(CURDIR)/jupyter-settings --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
 test: setup
 	$(VENV)/python -m ruff check pgcourse tests benchmarks scripts
@@ -34,8 +37,9 @@ notebook: setup
 lint: setup
 	$(VENV)/python -m ruff check pgcourse tests benchmarks scripts
 
+# every notebook: make html; one notebook: make html NB=04_gae (NB's default above is for `make notebook`)
 html: setup
-	$(VENV)/python scripts/export_html.py
+	$(VENV)/python scripts/export_html.py $(if $(filter-out file,$(origin NB)),$(NB))
 
 screenshot: setup
 	$(VENV)/python scripts/screenshot.py

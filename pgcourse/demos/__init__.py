@@ -33,6 +33,7 @@ module                    what it shows                                        n
 ``demos.trust``           step size α: true gain, surrogate, L^CLIP, mean KL   06
 ``demos.clip``            PPO's clip range ε, on L^CLIP and on real updates    07
 ``demos.kl``              the k1 and k3 KL estimators                          09
+``demos.handout``         frames of every demo for kernel-free HTML handouts    --
 ========================  ===================================================  ========
 """
 

@@ -73,6 +73,8 @@ def test_history_records_have_every_key_and_sane_values():
     assert lr[0] == pytest.approx(SMALL_PPO.lr) and np.all(np.diff(lr) < 0)  # linear annealing
     assert all(e["length"] == e["return"] for e in res.episodes)  # CartPole: +1 per step
     assert "updates=" in repr(res)
+    assert np.all(res.metric("epochs") == SMALL_PPO.n_epochs)  # PPO logs its epochs, and they can be read back
+    assert np.isnan(train_a2c("CartPole-v1", SMALL_A2C, seed=0, progress=False).metric("epochs")).all()
 
 
 def test_trainers_restore_torch_thread_count():

@@ -38,7 +38,7 @@ def healthy_columns(n: int = N, seed: int = 0) -> dict[str, np.ndarray]:
 
 def history(cols: dict[str, np.ndarray]) -> list[dict[str, float]]:
     n = len(cols["update"])
-    return [{k: float(cols[k][i]) for k in HISTORY_KEYS} for i in range(n)]
+    return [{k: float(cols[k][i]) if k in cols else math.nan for k in HISTORY_KEYS} for i in range(n)]
 
 
 def only(report: HealthReport, metric: str) -> list[Finding]:

@@ -50,6 +50,7 @@ HISTORY_KEYS = (
     "explained_variance",
     "grad_norm",
     "lr",
+    "epochs",
 )
 
 Callback = Callable[[dict[str, float]], None]

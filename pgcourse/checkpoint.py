@@ -21,7 +21,11 @@ FORMAT = "pgcourse-policy/1"
 
 
 def save_policy(result: TrainResult, path: str | Path) -> Path:
-    """Write ``result.policy`` (with its spec, config, env id and seed) to ``path``."""
+    """Write ``result.policy`` (with its spec, config, env id and seed) to ``path``.
+
+    The file is read back with the safe loader before returning; a payload it rejects
+    (e.g. a config holding a foreign object) raises ``ValueError`` and leaves no file.
+    """
     policy = result.policy
     if not hasattr(policy, "spec"):
         raise ValueError(f"{type(policy).__name__} has no .spec: only pgcourse policies can be saved")
@@ -37,6 +41,14 @@ def save_policy(result: TrainResult, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(payload, path)
+    try:  # what load_policy will do: the safe loader must read the file back
+        torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        path.unlink(missing_ok=True)
+        raise ValueError(
+            f"the checkpoint would not load with torch.load(weights_only=True), so it was not kept: the config or "
+            f"spec holds a value that is not a tensor or plain Python data ({err})"
+        ) from None
     return path
 
 

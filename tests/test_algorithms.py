@@ -124,6 +124,13 @@ def test_nan_loss_stops_training_with_quantity_named(monkeypatch):
         (lambda: A2CConfig(n_envs=True), r"A2CConfig.n_envs must be a number"),
         (lambda: ReinforceConfig(baseline="mean"), r"baseline='mean' is not allowed"),
         (lambda: ReinforceConfig(baseline="none", normalize="advantages"), r"needs baseline='value'"),
+        (lambda: ReinforceConfig(baseline="value", normalize="returns"), r"normalize='returns' with baseline='value'"),
+        (lambda: PPOConfig(n_steps=32.5), r"PPOConfig.n_steps must be an integer, got 32.5"),
+        (lambda: PPOConfig(n_epochs=2.5), r"PPOConfig.n_epochs must be an integer, got 2.5"),
+        (lambda: PPOConfig(hidden=(64.7,)), r"PPOConfig.hidden .*must be an integer, got 64.7"),
+        (lambda: A2CConfig(n_envs="8"), r"A2CConfig.n_envs must be an integer"),
+        (lambda: ReinforceConfig(episodes_per_update=1.5), r"ReinforceConfig.episodes_per_update must be an integer"),
+        (lambda: ReinforceConfig(hidden=(8.5,)), r"ReinforceConfig.hidden .*must be an integer"),
     ],
 )
 def test_configs_reject_bad_values_naming_field_value_and_range(make, message):
@@ -185,3 +192,34 @@ def test_load_policy_rejects_corrupt_foreign_and_wrong_env_files(tmp_path):
     torch.save({"weights": torch.zeros(2)}, foreign)
     with pytest.raises(ValueError, match="not a pgcourse policy checkpoint"):
         pgcourse.load_policy(foreign)
+
+
+def test_integer_fields_accept_any_integral_number_and_store_int():
+    cfg = PPOConfig(n_envs=np.int64(8), n_steps=np.int32(16), n_epochs=3.0, hidden=(np.int64(32), 16), total_steps=1e4)
+    assert (cfg.n_envs, cfg.n_steps, cfg.n_epochs, cfg.hidden, cfg.total_steps) == (8, 16, 3, (32, 16), 10_000)
+    assert all(type(v) is int for v in (cfg.n_envs, cfg.n_steps, cfg.n_epochs, *cfg.hidden, cfg.total_steps))
+    rf = ReinforceConfig(episodes_per_update=np.int64(2), value_steps=np.uint8(3))
+    assert type(rf.episodes_per_update) is int and type(rf.value_steps) is int
+
+
+def test_numpy_scalars_in_a_config_become_python_values_and_the_checkpoint_loads(tmp_path):
+    lr = np.logspace(-4, -2, 3)[1]
+    cfg = A2CConfig(n_envs=2, n_steps=8, lr=lr, gamma=np.float32(0.99), shared=np.bool_(False), total_steps=32)
+    assert type(cfg.lr) is float and type(cfg.gamma) is float and type(cfg.shared) is bool
+    res = train_a2c("CartPole-v1", cfg, seed=0, progress=False)
+    loaded = pgcourse.load_policy(pgcourse.save_policy(res, tmp_path / "a2c.pt"), env_id="CartPole-v1")
+    assert loaded.checkpoint_info["config"]["lr"] == pytest.approx(1e-3)
+
+
+def test_save_policy_checks_that_the_file_loads_with_the_safe_loader(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Foreign:
+        schedule: object = None
+
+    res = train_a2c("CartPole-v1", SMALL_A2C, seed=0, progress=False)
+    res.config = Foreign(schedule=object())  # pickles, but weights_only=True refuses it
+    with pytest.raises(ValueError, match="would not load with torch.load\\(weights_only=True\\)"):
+        pgcourse.save_policy(res, tmp_path / "bad.pt")
+    assert not (tmp_path / "bad.pt").exists()

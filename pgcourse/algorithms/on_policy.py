@@ -19,6 +19,7 @@ from pgcourse.algorithms.common import (
     TrainResult,
     check_finite,
     make_adam,
+    plain_fields,
     seed_everything,
     training_session,
     validate_config,
@@ -68,8 +69,9 @@ class OnPolicyConfig:
         }
 
     def __post_init__(self) -> None:
+        plain_fields(self)  # integral numbers to int, numpy scalars to Python ones, before the ranges are computed
         validate_config(self, self.rules())
-        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+        if not self.hidden or any(h < 1 for h in self.hidden):
             name = type(self).__name__
             raise ValueError(f"{name}.hidden={self.hidden!r} must be a non-empty tuple of positive layer sizes")
 

@@ -82,10 +82,18 @@ class ReinforceConfig:
                 "total_episodes": (1, inf, "[)"),
             },
         )
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ValueError(f"ReinforceConfig.hidden={self.hidden!r} must be a non-empty tuple of positive sizes")
         if self.baseline not in BASELINES:
             raise ValueError(f"ReinforceConfig.baseline={self.baseline!r} is not allowed; use one of {BASELINES}")
         if self.normalize not in NORMALIZE:
             raise ValueError(f"ReinforceConfig.normalize={self.normalize!r} is not allowed; use one of {NORMALIZE}")
+        if self.normalize == "returns" and self.baseline == "value":
+            raise ValueError(
+                "ReinforceConfig.normalize='returns' with baseline='value' would train a critic and never use it "
+                "(normalised returns replace the advantages); use normalize='advantages' with baseline='value', "
+                "or baseline='none' with normalize='returns'"
+            )
         if self.normalize == "advantages" and self.baseline == "none":
             raise ValueError(
                 "ReinforceConfig.normalize='advantages' needs baseline='value' (without a baseline the "

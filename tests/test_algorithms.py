@@ -223,3 +223,23 @@ def test_save_policy_checks_that_the_file_loads_with_the_safe_loader(tmp_path):
     with pytest.raises(ValueError, match="would not load with torch.load\\(weights_only=True\\)"):
         pgcourse.save_policy(res, tmp_path / "bad.pt")
     assert not (tmp_path / "bad.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "env_id, key, value, message",
+    [
+        ("CartPole-v1", "obs_dim", 5, "5-dim observations, the environment gives shape \\(4,\\)"),
+        ("CartPole-v1", "n_actions", 3, "3 actions, the environment 2"),
+        ("Pendulum-v1", "act_dim", 2, "2-dim continuous actions"),
+        ("Pendulum-v1", "action_high", [1.0], "clips actions to"),
+    ],
+)
+def test_load_policy_checks_spaces_and_bounds_against_env_id(tmp_path, env_id, key, value, message):
+    cfg = PPOConfig(n_envs=1, n_steps=16, n_epochs=1, total_steps=16)
+    path = pgcourse.save_policy(train_ppo(env_id, cfg, seed=0, progress=False), tmp_path / "p.pt")
+    assert pgcourse.load_policy(path, env_id=env_id) is not None
+    payload = torch.load(path, weights_only=True)
+    payload["spec"][key] = value
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=f"does not fit {env_id}: .*{message}"):
+        pgcourse.load_policy(path, env_id=env_id)

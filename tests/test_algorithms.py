@@ -243,3 +243,25 @@ def test_load_policy_checks_spaces_and_bounds_against_env_id(tmp_path, env_id, k
     torch.save(payload, path)
     with pytest.raises(ValueError, match=f"does not fit {env_id}: .*{message}"):
         pgcourse.load_policy(path, env_id=env_id)
+
+
+def test_evaluate_episode_i_uses_seed_plus_i_whatever_n_episodes():
+    res = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
+    many = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=6, seed=7)
+    alone = [pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=1, seed=7 + i)[0] for i in range(6)]
+    assert np.array_equal(many, alone)
+    assert np.array_equal(pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=3, seed=7), many[:3])
+    assert len(set(many.tolist())) > 1  # the episodes differ, so the comparison means something
+
+
+def test_stochastic_evaluate_is_reproducible_and_leaves_the_global_rng_alone():
+    res = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=5, seed=3, deterministic=False)
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(999)  # a different global state changes nothing
+    b = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=5, seed=3, deterministic=False)
+    assert np.array_equal(a, b)
+    c = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=5, seed=4, deterministic=False)
+    assert not np.array_equal(a, c)

@@ -265,3 +265,80 @@ def test_stochastic_evaluate_is_reproducible_and_leaves_the_global_rng_alone():
     assert np.array_equal(a, b)
     c = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=5, seed=4, deterministic=False)
     assert not np.array_equal(a, c)
+
+
+def test_ppo_ratio_is_taken_against_the_policy_that_acted_with_obs_normalisation(monkeypatch):
+    """π_old's log-probs are those stored at collection (the normaliser moves only after the update): r = 1 at first."""
+    from pgcourse.rollout import RolloutCollector
+
+    stored, used, first_ratios = [], [], []
+    collect = RolloutCollector.collect
+
+    def recording_collect(self, n_steps):
+        buf, finished = collect(self, n_steps)
+        stored.append(buf.log_probs[buf.valid].clone())
+        return buf, finished
+
+    def recording_update(policy, optimizer, batch, cfg, k):
+        used.append(batch.log_probs.clone())
+        first_ratios.append(None)
+        return ppo_update(policy, optimizer, batch, cfg, k)
+
+    def recording_loss(ratio, adv, eps):
+        if first_ratios and first_ratios[-1] is None:
+            first_ratios[-1] = ratio.detach().clone()
+        return surrogate(ratio, adv, eps)
+
+    ppo_update, surrogate = ppo_module.ppo_update, ppo_module.clipped_surrogate_loss
+    monkeypatch.setattr(RolloutCollector, "collect", recording_collect)
+    monkeypatch.setattr(ppo_module, "ppo_update", recording_update)
+    monkeypatch.setattr(ppo_module, "clipped_surrogate_loss", recording_loss)
+    cfg = PPOConfig(n_envs=2, n_steps=50, n_epochs=2, n_minibatches=2, normalize_obs=True, total_steps=300)
+    res = train_ppo("Pendulum-v1", cfg, seed=0, progress=False)
+    assert len(used) == len(stored) == len(res.history) == 3
+    for s, u, r in zip(stored, used, first_ratios):
+        assert torch.equal(s, u)  # the behaviour log-probs, exactly as stored
+        # first minibatch of the first epoch: π_θ is still π_old, so r = 1 up to float rounding (torch's CPU kernels
+        # round differently for the 2-row batches of collection and the 50-row minibatch: ~1 ulp, not bit-exact)
+        assert torch.allclose(r, torch.ones_like(r), rtol=0, atol=1e-6)
+    assert float(res.policy.obs_norm.count) == pytest.approx(300, abs=1e-3)  # the states actions were taken in
+
+
+def test_obs_normaliser_sees_reset_states_and_never_terminal_ones():
+    cfg = A2CConfig(n_envs=1, n_steps=7, normalize_obs=True, total_steps=21)
+    res = train_a2c("pgcourse-test/Terminate5-v0", cfg, seed=0, progress=False)
+    norm, n = res.policy.obs_norm, int(res.history[-1]["env_steps"])
+    # the states actions were taken in cycle 5, 4, 3, 2, 1 (reset state 5 included, terminal state 0 never)
+    seen = [5 - i % 5 for i in range(n)]
+    assert float(norm.count) == pytest.approx(n, abs=1e-3)
+    assert float(norm.mean[0]) == pytest.approx(np.mean(seen), abs=1e-3)
+
+
+def test_one_step_actor_critic_trains_and_its_critic_learns():
+    """n_steps=1 (the textbook one-step actor-critic): a rollout that is only an autoreset row is skipped."""
+    import gymnasium as gym
+
+    cfg = A2CConfig(n_envs=1, n_steps=1, gamma=0.9, total_steps=1000)
+    res = train_a2c("CartPole-v1", cfg, seed=0, progress=False)
+    assert len(res.history) == 1000 and res.history[-1]["env_steps"] == 1000  # one update per transition
+    assert len(res.episodes) > 20 and np.isfinite(res.metric("policy_loss")).all()
+    env = gym.make("CartPole-v1")
+    starts = torch.as_tensor(np.array([env.reset(seed=i)[0] for i in range(20)]))
+    with torch.no_grad():
+        v0 = float(res.policy.value(starts).mean())
+    # the TD(0) critic climbs from ~0 towards V(s_0) = (1 - 0.9^L) / 0.1 for episodes of L ~ 10-20 steps (<= 10)
+    assert 5.0 < v0 < 12.0
+
+
+@pytest.mark.parametrize(
+    "train, env_id, cfg",
+    [
+        (train_ppo, "CartPole-v1", PPOConfig(n_envs=1, n_steps=1, n_minibatches=1, n_epochs=2, total_steps=60)),
+        (train_a2c, "Pendulum-v1", A2CConfig(n_envs=2, n_steps=1, normalize_obs=True, total_steps=450)),
+        (train_ppo, "Pendulum-v1", PPOConfig(n_envs=1, n_steps=1, n_minibatches=1, n_epochs=1, total_steps=250)),
+    ],
+    ids=["ppo-cartpole", "a2c-pendulum", "ppo-pendulum"],
+)
+def test_rollouts_without_a_valid_row_are_skipped_not_fatal(train, env_id, cfg):
+    res = train(env_id, cfg, seed=0, progress=False)  # Pendulum truncates at 200: past it, 1-step rollouts are empty
+    assert res.history[-1]["env_steps"] >= cfg.total_steps and res.episodes

@@ -164,17 +164,39 @@ def _rolling_median_ev(run: _Run) -> tuple[np.ndarray, np.ndarray]:
     return m, m
 
 
+#: Repeated spikes: this many single updates, within :data:`SPIKE_SPAN` windows, far above the running median.
+SPIKE_COUNT = 3
+SPIKE_SPAN = 4
+
+
 def _grad_spike(run: _Run) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling median of the gradient norm over the window / median of all updates before the window."""
+    """How far the gradient norm rose above the median of all earlier updates; the larger of two ratios.
+
+    * sustained: rolling median over the window / median of all updates before the window;
+    * repeated isolated spikes: single update / median of all updates before it, taking the
+      :data:`SPIKE_COUNT`-th largest over the last :data:`SPIKE_SPAN` windows, so that a single
+      outlier never counts but three spikes of that size do (a rolling median hides them).
+
+    The value reported is the rolling median, or the largest single norm when the spikes score higher.
+    """
     g = run.col("grad_norm")
     m = _rolling(g, run.window, np.median)
-    ratio = np.full(run.n, np.nan)
+    sustained, single = np.full(run.n, np.nan), np.full(run.n, np.nan)
     for i in range(run.n):
         before = g[: max(i - run.window + 1, 0)]
         before = before[np.isfinite(before)]
         if before.size >= run.window and np.median(before) > 0:
-            ratio[i] = m[i] / np.median(before)
-    return ratio, m
+            sustained[i] = m[i] / np.median(before)
+        earlier = g[:i][np.isfinite(g[:i])]
+        if earlier.size >= run.window and np.median(earlier) > 0 and np.isfinite(g[i]):
+            single[i] = g[i] / np.median(earlier)
+    span = SPIKE_SPAN * run.window
+    repeated = _rolling(single, span, lambda w: np.sort(w)[-SPIKE_COUNT] if w.size >= SPIKE_COUNT else np.nan)
+    with np.errstate(invalid="ignore"):
+        spikes_win = np.nan_to_num(repeated, nan=-np.inf) > np.nan_to_num(sustained, nan=-np.inf)
+    score = np.where(spikes_win, repeated, sustained)
+    value = np.where(spikes_win, _rolling(g, span, np.max), m)
+    return score, value
 
 
 # ---- gates: where a rule is judged (the most severe level it may report: 0 none, 2 any)
@@ -357,7 +379,8 @@ HEALTHY_RANGES = HealthyRanges(
             healthy="stable, or shrinking slowly as the policy converges",
             looks_like=(
                 "median over the window above {warning:g}× (warning) or {problem:g}× (problem) "
-                "the median of all earlier updates: a spike"
+                "the median of all earlier updates (a spike), or 3 single updates that far above it "
+                "within 4 windows (repeated spikes)"
             ),
             cause="instability: a sudden large gradient (an outlier batch, an exploding value loss, lr too high)",
             fix="keep gradient clipping (max_grad_norm ≈ 0.5), lower lr, normalise observations and rewards",
@@ -376,7 +399,8 @@ _OBSERVED = {
     "clip_fraction": "mean {value:.3f} over {window} updates (threshold {threshold:g}).",
     "entropy": "mean {value:.3g} over {window} updates, {score:.0%} of the initial entropy.",
     "explained_variance": "median {value:.2f} over {window} updates, with the value loss near its initial level.",
-    "grad_norm": "median {value:.3g} over {window} updates, {score:.0f}× the median of all earlier updates.",
+    "grad_norm": "{value:.3g} (median over {window} updates, or the largest of repeated spikes), "
+    "{score:.0f}× the median of all earlier updates.",
 }
 
 
@@ -553,7 +577,8 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
       predicts no better than the mean return). EV near 0 with a small value loss is
       not lag: the returns of the rollouts barely vary (CartPole at the time limit);
     * gradient norm: rolling median > 10× (warning) or 30× (problem) the median of all
-      earlier updates (a spike: instability).
+      earlier updates (a spike: instability), or 3 single updates that far above the median
+      of the updates before them within 4 windows (repeated isolated spikes; one outlier is not flagged).
 
     A KL or clip fraction falling towards 0 as the learning rate anneals is not
     flagged; metrics a run does not track (NaN, e.g. the clip fraction of A2C) are

@@ -158,6 +158,21 @@ def test_grad_norm_spike_is_flagged():
     assert f.severity == "warning"
 
 
+def test_repeated_isolated_grad_norm_spikes_are_flagged():
+    cols = healthy_columns()
+    cols["grad_norm"][[100, 106, 112, 118]] *= 50.0  # one per window: the rolling median never sees them
+    (f,) = only(health_report(history(cols)), "grad_norm")
+    assert f.severity == "problem" and 112 <= f.update <= 113 and f.value > 20
+    assert "repeated spikes" in HEALTHY_RANGES["grad_norm"].problem_text
+
+
+@pytest.mark.parametrize("n_spikes", [1, 2])
+def test_one_or_two_gradient_outliers_are_not_flagged(n_spikes):
+    cols = healthy_columns()
+    cols["grad_norm"][[100, 110][:n_spikes]] *= 50.0
+    assert health_report(history(cols)).ok
+
+
 def test_every_failure_at_once_gives_one_finding_per_metric_in_time_order():
     cols = healthy_columns()
     cols["approx_kl"][100:130] = 0.2

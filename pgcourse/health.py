@@ -143,18 +143,38 @@ def _initial(run: _Run, metric: str) -> float:
     return float(head.mean()) if head.size else math.nan
 
 
-def _entropy_ratio(run: _Run) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling-mean entropy as a fraction of the initial entropy.
+#: The reference spread of a Gaussian policy: σ = this fraction of the action range (σ = 0.4 on Pendulum's [-2, 2]).
+GAUSSIAN_SIGMA_REF = 0.1
 
-    The initial entropy is the largest among the first ``window`` updates: a policy
-    starts at its most random, and a run that collapses at once has already lost most
-    of its entropy by the end of its first update.
+
+def _first_finite(run: _Run, key: str) -> float:
+    x = run.col(key)
+    x = x[np.isfinite(x)]
+    return float(x[0]) if x.size else math.nan
+
+
+def _entropy_ratio(run: _Run) -> tuple[np.ndarray, np.ndarray]:
+    r"""Rolling-mean entropy against a reference that fits the policy (1 = the reference spread).
+
+    * categorical (``n_actions`` logged): :math:`H / \log|A|`, the fraction of the uniform policy's entropy;
+    * Gaussian (``act_dim`` and ``action_range`` logged): its entropy per dimension,
+      :math:`h = \tfrac12\log(2\pi e\sigma^2)`, gives the spread :math:`\sigma = e^{h - \frac12\log 2\pi e}`
+      (geometric mean over dimensions), compared with :data:`GAUSSIAN_SIGMA_REF` × the action range. A
+      Gaussian's entropy can be 0 or negative (σ < 0.24), so a fraction of it would mean nothing;
+    * neither logged: the fraction of the initial entropy (the largest among the first ``window`` updates).
     """
     m = _rolling(run.col("entropy"), run.window, np.mean)
+    n_actions = _first_finite(run, "n_actions")
+    act_dim, width = _first_finite(run, "act_dim"), _first_finite(run, "action_range")
+    if n_actions >= 2:
+        return m / math.log(n_actions), m
+    if act_dim >= 1 and width > 0:
+        sigma = np.exp(m / act_dim - 0.5 * math.log(2 * math.pi * math.e))
+        return sigma / (GAUSSIAN_SIGMA_REF * width), m
     head = run.col("entropy")[: run.window]
     h0 = float(np.nanmax(head)) if np.isfinite(head).any() else math.nan
     if not h0 > 0:
-        return np.full(run.n, np.nan), m  # no positive reference (e.g. a narrow Gaussian policy): rule n/a
+        return np.full(run.n, np.nan), m  # no positive reference: rule n/a
     return m / h0, m
 
 
@@ -342,8 +362,9 @@ HEALTHY_RANGES = HealthyRanges(
             name="policy entropy",
             healthy="decreasing slowly as the policy becomes sure of itself",
             looks_like=(
-                "mean over the window below {warning:.0%} (warning) or {problem:.0%} (problem) of the initial "
-                "entropy, in the first half of the run or while the return is still far from its best"
+                "mean over the window below {warning:.0%} (warning) or {problem:.0%} (problem) of the reference: "
+                "log|A| for a categorical policy, σ = 10% of the action range for a Gaussian one (the initial "
+                "entropy if neither is known), in the first half of the run or while the return is far from its best"
             ),
             cause="premature convergence: the policy became (nearly) deterministic before it found a good behaviour",
             fix="add an entropy bonus (ent_coef 0.001–0.01), lower lr, or use fewer epochs",
@@ -397,7 +418,7 @@ HEALTHY_RANGES = HealthyRanges(
 _OBSERVED = {
     "approx_kl": "mean {value:.3g} over {window} updates (threshold {threshold:g}).",
     "clip_fraction": "mean {value:.3f} over {window} updates (threshold {threshold:g}).",
-    "entropy": "mean {value:.3g} over {window} updates, {score:.0%} of the initial entropy.",
+    "entropy": "mean {value:.3g} over {window} updates, {score:.0%} of the reference spread.",
     "explained_variance": "median {value:.2f} over {window} updates, with the value loss near its initial level.",
     "grad_norm": "{value:.3g} (median over {window} updates, or the largest of repeated spikes), "
     "{score:.0f}× the median of all earlier updates.",
@@ -567,8 +588,9 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
 
     * approx KL: rolling mean > 0.05 warning, > 0.1 problem (updates too large);
     * clip fraction: rolling mean > 0.3 warning, > 0.5 problem (ε too tight or lr too high);
-    * entropy: rolling mean < 20% (warning) or < 10% (problem) of the initial entropy
-      (the largest of the first ``window`` updates), judged in the first half of the
+    * entropy: rolling mean < 20% (warning) or < 10% (problem) of a reference that fits the
+      policy: log|A| (categorical), σ = 10% of the action range (Gaussian, judged on σ since its
+      entropy can be negative), else the initial entropy; judged in the first half of the
       run or while the return is still far from its best — below 90% of the way from
       the run's worst to its best running-mean return (premature convergence);
     * explained variance: rolling median < 0.1 (warning) or < 0 (problem) for at least

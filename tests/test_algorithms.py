@@ -74,6 +74,7 @@ def test_history_records_have_every_key_and_sane_values():
     assert all(e["length"] == e["return"] for e in res.episodes)  # CartPole: +1 per step
     assert "updates=" in repr(res)
     assert np.all(res.metric("epochs") == SMALL_PPO.n_epochs)  # PPO logs its epochs, and they can be read back
+    assert np.all(res.metric("n_actions") == 2) and np.isnan(res.metric("act_dim")).all()  # for the entropy rule
     assert np.isnan(train_a2c("CartPole-v1", SMALL_A2C, seed=0, progress=False).metric("epochs")).all()
 
 

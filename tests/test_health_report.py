@@ -129,6 +129,40 @@ def test_entropy_collapse_while_the_return_is_low_is_premature_convergence():
     assert "premature" in f.cause and "ent_coef" in f.fix
 
 
+def gaussian_columns(sigma_end: float, returns: np.ndarray) -> dict[str, np.ndarray]:
+    """A Pendulum-like run (1-D actions in [-2, 2]) whose σ narrows from 1 to ``sigma_end``."""
+    cols = healthy_columns()
+    sigma = np.exp(np.linspace(0.0, math.log(sigma_end), N))
+    cols["entropy"] = 0.5 * np.log(2 * math.pi * math.e * sigma**2)  # the Gaussian's entropy: negative for σ < 0.24
+    cols["mean_return"] = returns
+    cols["act_dim"], cols["action_range"] = np.ones(N), np.full(N, 4.0)
+    return cols
+
+
+def test_a_narrowing_gaussian_that_keeps_improving_raises_nothing():
+    cols = gaussian_columns(0.15, np.linspace(-1200, -200, N))
+    # the old rule (a fraction of the initial entropy) flagged this: 20% at t = 0.7, negative from t = 0.87
+    assert cols["entropy"][int(0.8 * N)] < 0.2 * cols["entropy"][0] and cols["entropy"][-1] < 0
+    assert health_report(history(cols)).ok
+
+
+def test_a_gaussian_collapsing_while_the_return_is_low_is_flagged():
+    returns = np.full(N, -1200.0)
+    returns[20:30] = -1000.0  # a brief better stretch, then no progress
+    cols = gaussian_columns(0.005, returns)  # σ ends at 0.1% of the range
+    (f,) = only(health_report(history(cols)), "entropy")
+    assert f.severity == "problem" and "premature" in f.cause
+
+
+def test_categorical_entropy_is_judged_against_log_of_the_number_of_actions():
+    cols = healthy_columns()
+    cols["n_actions"] = np.full(N, 2.0)
+    cols["entropy"][:] = 0.05  # collapsed from the very first update: the initial entropy cannot tell
+    cols["mean_return"][:] = 30.0
+    (f,) = only(health_report(history(cols)), "entropy")
+    assert f.severity == "problem" and "7% of the reference" in f.observed
+
+
 def test_negative_explained_variance_with_a_stuck_critic_is_value_lag():
     cols = healthy_columns()
     cols["explained_variance"][50:90] = -0.5

@@ -30,6 +30,7 @@ __all__ = [
     "StopTraining",
     "stop_at_mean_return",
     "check_finite",
+    "action_space_info",
     "validate_config",
     "plain_fields",
     "training_session",
@@ -52,9 +53,28 @@ HISTORY_KEYS = (
     "grad_norm",
     "lr",
     "epochs",
+    "n_actions",
+    "act_dim",
+    "action_range",
 )
 
 Callback = Callable[[dict[str, float]], None]
+
+
+def action_space_info(policy: torch.nn.Module) -> dict[str, float]:
+    r"""What the entropy rule of the health report needs to know about the policy's actions.
+
+    ``n_actions`` for a categorical policy (its maximal entropy is :math:`\log|A|`); for a
+    Gaussian one ``act_dim`` and ``action_range``, the geometric mean of ``high - low`` over
+    the action dimensions (so σ can be judged against the range). NaN where not applicable.
+    """
+    spec = getattr(policy, "spec", {})
+    if spec.get("kind") == "gaussian":
+        width = np.asarray(spec["action_high"], dtype=float) - np.asarray(spec["action_low"], dtype=float)
+        return {"act_dim": float(spec["act_dim"]), "action_range": float(np.exp(np.log(width).mean()))}
+    if "n_actions" in spec:
+        return {"n_actions": float(spec["n_actions"])}
+    return {}
 
 #: Running mean of this many most recent episodes is the "mean_return" of a record.
 RETURN_WINDOW = 20

@@ -17,6 +17,7 @@ from pgcourse._threads import torch_threads
 from pgcourse.algorithms.common import (
     Callback,
     TrainResult,
+    action_space_info,
     check_finite,
     make_adam,
     plain_fields,
@@ -178,6 +179,7 @@ def run_on_policy(
                 metrics = update(policy, optimizer, batch, config, k)
                 if config.normalize_obs:  # after the update, from the states the actions were taken in
                     policy.obs_norm.update(buf.obs[:-1][buf.valid])
+                metrics.update(action_space_info(policy))
                 session.log(collector.total_steps - before, env_steps=collector.total_steps, lr=lr, **metrics)
     finally:
         envs.close()

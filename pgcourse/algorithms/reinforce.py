@@ -36,6 +36,7 @@ from pgcourse._threads import torch_threads
 from pgcourse.algorithms.common import (
     Callback,
     TrainResult,
+    action_space_info,
     check_finite,
     make_adam,
     seed_everything,
@@ -176,7 +177,7 @@ def train_reinforce(
                 steps += int(batch.lengths.sum())
                 session.add_episodes(batch.returns, batch.lengths, ends_at.tolist())
                 metrics = _update(policy, value_fn, pi_opt, v_opt, batch, cfg, k, frac)
-                session.log(len(batch.lengths), env_steps=steps, **metrics)
+                session.log(len(batch.lengths), env_steps=steps, **metrics, **action_space_info(policy))
     finally:
         envs.close()
     return result

@@ -5,7 +5,7 @@ The true objective of CartPole-v1 is the number of steps the pole stays up (rewa
 agent practise catching the pole at large angles: a reward proportional to the tilt of
 the pole after the step, while it is still up,
 
-.. math:: \tilde r_t = r_t + c\,\frac{|\vartheta_{t+1}|}{\vartheta_{max}},
+.. math:: \tilde r_t = r_t + c\,(1 - \mathrm{terminated}_t)\,\frac{|\vartheta_{t+1}|}{\vartheta_{max}},
           \qquad c = \texttt{bonus} \ge 0,\quad \vartheta_{max} = 12^\circ \approx 0.2095\ \mathrm{rad},
 
 where :math:`\vartheta_{t+1}` is the pole angle in the observation the step returns
@@ -49,7 +49,8 @@ THETA_MAX = 12 * 2 * math.pi / 360
 
 
 class TiltBonus(gym.Wrapper):
-    r"""Adds :math:`c\,|\vartheta|/\vartheta_{max}` (pole angle after the step, ``obs[2]``) to every reward.
+    r"""Adds :math:`c\,|\vartheta|/\vartheta_{max}` (pole angle after the step, ``obs[2]``) to the reward of
+    every step that leaves the pole up (none on the terminating step).
 
     ``info["true_reward"]`` holds the reward before shaping.
     """
@@ -64,7 +65,8 @@ class TiltBonus(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         info = dict(info, true_reward=float(reward))
-        return obs, float(reward) + self.bonus * abs(float(obs[2])) / THETA_MAX, terminated, truncated, info
+        bonus = 0.0 if terminated else self.bonus * abs(float(obs[2])) / THETA_MAX  # only while the pole is up
+        return obs, float(reward) + bonus, terminated, truncated, info
 
 
 def make_tilt_bonus_cartpole(bonus: float = DEFAULT_BONUS, render_mode: str | None = None) -> gym.Env:

@@ -17,6 +17,16 @@ from typing import Any
 
 import numpy as np
 
+from pgcourse.health_signals import (
+    _entropy_ratio,
+    _grad_spike,
+    _initial,
+    _rolling,
+    _rolling_mean,
+    _rolling_median_ev,
+    _Run,
+)
+
 __all__ = [
     "health_report",
     "HealthReport",
@@ -31,10 +41,6 @@ Record = Mapping[str, float]
 
 #: Severity levels of a finding, mildest first.
 SEVERITIES = ("warning", "problem")
-
-#: The return counts as "far from its best" while it is below this fraction of the way from
-#: the run's worst running-mean return to its best one.
-NEAR_BEST = 0.9
 
 #: "Early in training": the first half of the run's updates.
 EARLY = 0.5
@@ -80,101 +86,6 @@ class Finding:
         )
 
 
-@dataclass
-class _Run:
-    """A history as arrays, with the report's settings: what every rule looks at."""
-
-    columns: dict[str, np.ndarray]
-    window: int
-    start: int  # first judged index (after the warm-up)
-
-    @property
-    def n(self) -> int:
-        return len(self.columns["update"])
-
-    def col(self, key: str) -> np.ndarray:
-        return self.columns.get(key, np.full(self.n, np.nan))
-
-    def judged(self) -> np.ndarray:
-        """True for the updates after the warm-up."""
-        return np.arange(self.n) >= self.start
-
-    def far_from_best(self) -> np.ndarray:
-        """True where the running-mean return is below :data:`NEAR_BEST` of the way from the run's worst to its best.
-
-        Unknown returns (no episode finished yet) count as far; a return that never
-        changed is never far from its best.
-        """
-        ret = self.col("mean_return")
-        finite = ret[np.isfinite(ret)]
-        if finite.size == 0:
-            return np.ones(self.n, dtype=bool)
-        lo, hi = finite.min(), finite.max()
-        if hi <= lo:
-            return ~np.isfinite(ret)
-        progress = (ret - lo) / (hi - lo)
-        return ~(progress >= NEAR_BEST)
-
-
-def _rolling(x: np.ndarray, window: int, stat: Callable[[np.ndarray], float]) -> np.ndarray:
-    """``stat`` of the finite values among the last ``window`` entries at every index (NaN if none)."""
-    out = np.full(x.shape, np.nan)
-    for i in range(x.size):
-        w = x[max(0, i - window + 1) : i + 1]
-        w = w[np.isfinite(w)]
-        if w.size:
-            out[i] = stat(w)
-    return out
-
-
-# ---- signals: (score compared with the thresholds, value reported) per update
-def _rolling_mean(metric: str) -> Callable[[_Run], tuple[np.ndarray, np.ndarray]]:
-    def signal(run: _Run) -> tuple[np.ndarray, np.ndarray]:
-        m = _rolling(run.col(metric), run.window, np.mean)
-        return m, m
-
-    return signal
-
-
-def _initial(run: _Run, metric: str) -> float:
-    """Mean of the finite values among the first ``window`` updates (NaN if none)."""
-    head = run.col(metric)[: run.window]
-    head = head[np.isfinite(head)]
-    return float(head.mean()) if head.size else math.nan
-
-
-def _entropy_ratio(run: _Run) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling-mean entropy as a fraction of the initial entropy.
-
-    The initial entropy is the largest among the first ``window`` updates: a policy
-    starts at its most random, and a run that collapses at once has already lost most
-    of its entropy by the end of its first update.
-    """
-    m = _rolling(run.col("entropy"), run.window, np.mean)
-    head = run.col("entropy")[: run.window]
-    h0 = float(np.nanmax(head)) if np.isfinite(head).any() else math.nan
-    if not h0 > 0:
-        return np.full(run.n, np.nan), m  # no positive reference (e.g. a narrow Gaussian policy): rule n/a
-    return m / h0, m
-
-
-def _rolling_median_ev(run: _Run) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling median of the explained variance (one batch without variance in its returns can give EV = -9)."""
-    m = _rolling(run.col("explained_variance"), run.window, np.median)
-    return m, m
-
-
-def _grad_spike(run: _Run) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling median of the gradient norm over the window / median of all updates before the window."""
-    g = run.col("grad_norm")
-    m = _rolling(g, run.window, np.median)
-    ratio = np.full(run.n, np.nan)
-    for i in range(run.n):
-        before = g[: max(i - run.window + 1, 0)]
-        before = before[np.isfinite(before)]
-        if before.size >= run.window and np.median(before) > 0:
-            ratio[i] = m[i] / np.median(before)
-    return ratio, m
 
 
 # ---- gates: where a rule is judged (the most severe level it may report: 0 none, 2 any)
@@ -320,8 +231,9 @@ HEALTHY_RANGES = HealthyRanges(
             name="policy entropy",
             healthy="decreasing slowly as the policy becomes sure of itself",
             looks_like=(
-                "mean over the window below {warning:.0%} (warning) or {problem:.0%} (problem) of the initial "
-                "entropy, in the first half of the run or while the return is still far from its best"
+                "mean over the window below {warning:.0%} (warning) or {problem:.0%} (problem) of the reference: "
+                "log|A| for a categorical policy, σ = 10% of the action range for a Gaussian one (the initial "
+                "entropy if neither is known), in the first half of the run or while the return is far from its best"
             ),
             cause="premature convergence: the policy became (nearly) deterministic before it found a good behaviour",
             fix="add an entropy bonus (ent_coef 0.001–0.01), lower lr, or use fewer epochs",
@@ -357,7 +269,8 @@ HEALTHY_RANGES = HealthyRanges(
             healthy="stable, or shrinking slowly as the policy converges",
             looks_like=(
                 "median over the window above {warning:g}× (warning) or {problem:g}× (problem) "
-                "the median of all earlier updates: a spike"
+                "the median of all earlier updates (a spike), or 3 single updates that far above it "
+                "within 4 windows (repeated spikes)"
             ),
             cause="instability: a sudden large gradient (an outlier batch, an exploding value loss, lr too high)",
             fix="keep gradient clipping (max_grad_norm ≈ 0.5), lower lr, normalise observations and rewards",
@@ -374,9 +287,10 @@ HEALTHY_RANGES = HealthyRanges(
 _OBSERVED = {
     "approx_kl": "mean {value:.3g} over {window} updates (threshold {threshold:g}).",
     "clip_fraction": "mean {value:.3f} over {window} updates (threshold {threshold:g}).",
-    "entropy": "mean {value:.3g} over {window} updates, {score:.0%} of the initial entropy.",
+    "entropy": "mean {value:.3g} over {window} updates, {score:.0%} of the reference spread.",
     "explained_variance": "median {value:.2f} over {window} updates, with the value loss near its initial level.",
-    "grad_norm": "median {value:.3g} over {window} updates, {score:.0f}× the median of all earlier updates.",
+    "grad_norm": "{value:.3g} (median over {window} updates, or the largest of repeated spikes), "
+    "{score:.0f}× the median of all earlier updates.",
 }
 
 
@@ -543,8 +457,9 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
 
     * approx KL: rolling mean > 0.05 warning, > 0.1 problem (updates too large);
     * clip fraction: rolling mean > 0.3 warning, > 0.5 problem (ε too tight or lr too high);
-    * entropy: rolling mean < 20% (warning) or < 10% (problem) of the initial entropy
-      (the largest of the first ``window`` updates), judged in the first half of the
+    * entropy: rolling mean < 20% (warning) or < 10% (problem) of a reference that fits the
+      policy: log|A| (categorical), σ = 10% of the action range (Gaussian, judged on σ since its
+      entropy can be negative), else the initial entropy; judged in the first half of the
       run or while the return is still far from its best — below 90% of the way from
       the run's worst to its best running-mean return (premature convergence);
     * explained variance: rolling median < 0.1 (warning) or < 0 (problem) for at least
@@ -553,7 +468,8 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
       predicts no better than the mean return). EV near 0 with a small value loss is
       not lag: the returns of the rollouts barely vary (CartPole at the time limit);
     * gradient norm: rolling median > 10× (warning) or 30× (problem) the median of all
-      earlier updates (a spike: instability).
+      earlier updates (a spike: instability), or 3 single updates that far above the median
+      of the updates before them within 4 windows (repeated isolated spikes; one outlier is not flagged).
 
     A KL or clip fraction falling towards 0 as the learning rate anneals is not
     flagged; metrics a run does not track (NaN, e.g. the clip fraction of A2C) are

@@ -23,7 +23,14 @@ import numpy as np
 import torch
 from gymnasium.wrappers.vector import NormalizeReward, RecordEpisodeStatistics
 
-__all__ = ["make_vec_env", "RolloutBuffer", "RolloutCollector", "EpisodeBatch", "collect_episodes"]
+__all__ = [
+    "make_vec_env",
+    "check_next_step_autoreset",
+    "RolloutBuffer",
+    "RolloutCollector",
+    "EpisodeBatch",
+    "collect_episodes",
+]
 
 
 def make_vec_env(
@@ -56,6 +63,24 @@ def make_vec_env(
     return envs
 
 
+def check_next_step_autoreset(envs: gym.vector.VectorEnv, who: str) -> None:
+    """Raise ``ValueError`` unless ``envs`` autoresets on the *next* step (the mode the ``valid`` mask assumes).
+
+    Same-step (or disabled) autoreset returns the *reset* observation at the last step
+    of an episode, so ``obs[t + 1]`` would not be the successor and GAE would bootstrap
+    from the wrong state, silently. A vector env that does not declare its mode in
+    ``metadata["autoreset_mode"]`` is taken to use gymnasium's default, next-step.
+    """
+    mode = getattr(envs, "metadata", {}).get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+    if mode not in (gym.vector.AutoresetMode.NEXT_STEP, gym.vector.AutoresetMode.NEXT_STEP.value):
+        raise ValueError(
+            f"{who} needs a vector env with next-step autoreset, got autoreset_mode={mode!r}: with another mode "
+            "the observation after an episode's last step is not its successor and values are mis-bootstrapped. "
+            "Use pgcourse.rollout.make_vec_env, or gym.make_vec(..., vector_kwargs={'autoreset_mode': "
+            "gym.vector.AutoresetMode.NEXT_STEP}) (the default)"
+        )
+
+
 @dataclass
 class RolloutBuffer:
     """``n_steps`` × ``n_envs`` of experience, time first.
@@ -81,6 +106,7 @@ class RolloutCollector:
     """Runs a policy in a vector env, ``n_steps`` at a time, and remembers where it stopped."""
 
     def __init__(self, envs: gym.vector.VectorEnv, policy: torch.nn.Module, seed: int) -> None:
+        check_next_step_autoreset(envs, "RolloutCollector")
         self.envs, self.policy = envs, policy
         obs, _ = envs.reset(seed=seed)
         self.obs = torch.as_tensor(obs, dtype=torch.float32)
@@ -156,8 +182,9 @@ def collect_episodes(
     With ``n = 1`` this is the textbook "run one episode"; with ``n > 1`` the
     episodes run side by side, so one batched forward pass serves them all.
     Each sub-environment starts fresh (``reset``) and stops at its first
-    ``terminated`` or ``truncated``.
+    ``terminated`` or ``truncated``. ``envs`` must autoreset on the next step (else ``ValueError``).
     """
+    check_next_step_autoreset(envs, "collect_episodes")
     obs, _ = envs.reset(seed=seed)
     obs = torch.as_tensor(obs, dtype=torch.float32)
     n = envs.num_envs

@@ -73,6 +73,9 @@ def test_history_records_have_every_key_and_sane_values():
     assert lr[0] == pytest.approx(SMALL_PPO.lr) and np.all(np.diff(lr) < 0)  # linear annealing
     assert all(e["length"] == e["return"] for e in res.episodes)  # CartPole: +1 per step
     assert "updates=" in repr(res)
+    assert np.all(res.metric("epochs") == SMALL_PPO.n_epochs)  # PPO logs its epochs, and they can be read back
+    assert np.all(res.metric("n_actions") == 2) and np.isnan(res.metric("act_dim")).all()  # for the entropy rule
+    assert np.isnan(train_a2c("CartPole-v1", SMALL_A2C, seed=0, progress=False).metric("epochs")).all()
 
 
 def test_trainers_restore_torch_thread_count():
@@ -122,6 +125,13 @@ def test_nan_loss_stops_training_with_quantity_named(monkeypatch):
         (lambda: A2CConfig(n_envs=True), r"A2CConfig.n_envs must be a number"),
         (lambda: ReinforceConfig(baseline="mean"), r"baseline='mean' is not allowed"),
         (lambda: ReinforceConfig(baseline="none", normalize="advantages"), r"needs baseline='value'"),
+        (lambda: ReinforceConfig(baseline="value", normalize="returns"), r"normalize='returns' with baseline='value'"),
+        (lambda: PPOConfig(n_steps=32.5), r"PPOConfig.n_steps must be an integer, got 32.5"),
+        (lambda: PPOConfig(n_epochs=2.5), r"PPOConfig.n_epochs must be an integer, got 2.5"),
+        (lambda: PPOConfig(hidden=(64.7,)), r"PPOConfig.hidden .*must be an integer, got 64.7"),
+        (lambda: A2CConfig(n_envs="8"), r"A2CConfig.n_envs must be an integer"),
+        (lambda: ReinforceConfig(episodes_per_update=1.5), r"ReinforceConfig.episodes_per_update must be an integer"),
+        (lambda: ReinforceConfig(hidden=(8.5,)), r"ReinforceConfig.hidden .*must be an integer"),
     ],
 )
 def test_configs_reject_bad_values_naming_field_value_and_range(make, message):
@@ -183,3 +193,153 @@ def test_load_policy_rejects_corrupt_foreign_and_wrong_env_files(tmp_path):
     torch.save({"weights": torch.zeros(2)}, foreign)
     with pytest.raises(ValueError, match="not a pgcourse policy checkpoint"):
         pgcourse.load_policy(foreign)
+
+
+def test_integer_fields_accept_any_integral_number_and_store_int():
+    cfg = PPOConfig(n_envs=np.int64(8), n_steps=np.int32(16), n_epochs=3.0, hidden=(np.int64(32), 16), total_steps=1e4)
+    assert (cfg.n_envs, cfg.n_steps, cfg.n_epochs, cfg.hidden, cfg.total_steps) == (8, 16, 3, (32, 16), 10_000)
+    assert all(type(v) is int for v in (cfg.n_envs, cfg.n_steps, cfg.n_epochs, *cfg.hidden, cfg.total_steps))
+    rf = ReinforceConfig(episodes_per_update=np.int64(2), value_steps=np.uint8(3))
+    assert type(rf.episodes_per_update) is int and type(rf.value_steps) is int
+
+
+def test_numpy_scalars_in_a_config_become_python_values_and_the_checkpoint_loads(tmp_path):
+    lr = np.logspace(-4, -2, 3)[1]
+    cfg = A2CConfig(n_envs=2, n_steps=8, lr=lr, gamma=np.float32(0.99), shared=np.bool_(False), total_steps=32)
+    assert type(cfg.lr) is float and type(cfg.gamma) is float and type(cfg.shared) is bool
+    res = train_a2c("CartPole-v1", cfg, seed=0, progress=False)
+    loaded = pgcourse.load_policy(pgcourse.save_policy(res, tmp_path / "a2c.pt"), env_id="CartPole-v1")
+    assert loaded.checkpoint_info["config"]["lr"] == pytest.approx(1e-3)
+
+
+def test_save_policy_checks_that_the_file_loads_with_the_safe_loader(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Foreign:
+        schedule: object = None
+
+    res = train_a2c("CartPole-v1", SMALL_A2C, seed=0, progress=False)
+    res.config = Foreign(schedule=object())  # pickles, but weights_only=True refuses it
+    with pytest.raises(ValueError, match="would not load with torch.load\\(weights_only=True\\)"):
+        pgcourse.save_policy(res, tmp_path / "bad.pt")
+    assert not (tmp_path / "bad.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "env_id, key, value, message",
+    [
+        ("CartPole-v1", "obs_dim", 5, "5-dim observations, the environment gives shape \\(4,\\)"),
+        ("CartPole-v1", "n_actions", 3, "3 actions, the environment 2"),
+        ("Pendulum-v1", "act_dim", 2, "2-dim continuous actions"),
+        ("Pendulum-v1", "action_high", [1.0], "clips actions to"),
+    ],
+)
+def test_load_policy_checks_spaces_and_bounds_against_env_id(tmp_path, env_id, key, value, message):
+    cfg = PPOConfig(n_envs=1, n_steps=16, n_epochs=1, total_steps=16)
+    path = pgcourse.save_policy(train_ppo(env_id, cfg, seed=0, progress=False), tmp_path / "p.pt")
+    assert pgcourse.load_policy(path, env_id=env_id) is not None
+    payload = torch.load(path, weights_only=True)
+    payload["spec"][key] = value
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=f"does not fit {env_id}: .*{message}"):
+        pgcourse.load_policy(path, env_id=env_id)
+
+
+def test_evaluate_episode_i_uses_seed_plus_i_whatever_n_episodes():
+    res = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
+    many = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=6, seed=7)
+    alone = [pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=1, seed=7 + i)[0] for i in range(6)]
+    assert np.array_equal(many, alone)
+    assert np.array_equal(pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=3, seed=7), many[:3])
+    assert len(set(many.tolist())) > 1  # the episodes differ, so the comparison means something
+
+
+def test_stochastic_evaluate_is_reproducible_and_leaves_the_global_rng_alone():
+    res = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=5, seed=3, deterministic=False)
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(999)  # a different global state changes nothing
+    b = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=5, seed=3, deterministic=False)
+    assert np.array_equal(a, b)
+    c = pgcourse.evaluate(res.policy, "CartPole-v1", n_episodes=5, seed=4, deterministic=False)
+    assert not np.array_equal(a, c)
+
+
+def test_ppo_ratio_is_taken_against_the_policy_that_acted_with_obs_normalisation(monkeypatch):
+    """π_old's log-probs are those stored at collection (the normaliser moves only after the update): r = 1 at first."""
+    from pgcourse.rollout import RolloutCollector
+
+    stored, used, first_ratios = [], [], []
+    collect = RolloutCollector.collect
+
+    def recording_collect(self, n_steps):
+        buf, finished = collect(self, n_steps)
+        stored.append(buf.log_probs[buf.valid].clone())
+        return buf, finished
+
+    def recording_update(policy, optimizer, batch, cfg, k):
+        used.append(batch.log_probs.clone())
+        first_ratios.append(None)
+        return ppo_update(policy, optimizer, batch, cfg, k)
+
+    def recording_loss(ratio, adv, eps):
+        if first_ratios and first_ratios[-1] is None:
+            first_ratios[-1] = ratio.detach().clone()
+        return surrogate(ratio, adv, eps)
+
+    ppo_update, surrogate = ppo_module.ppo_update, ppo_module.clipped_surrogate_loss
+    monkeypatch.setattr(RolloutCollector, "collect", recording_collect)
+    monkeypatch.setattr(ppo_module, "ppo_update", recording_update)
+    monkeypatch.setattr(ppo_module, "clipped_surrogate_loss", recording_loss)
+    cfg = PPOConfig(n_envs=2, n_steps=50, n_epochs=2, n_minibatches=2, normalize_obs=True, total_steps=300)
+    res = train_ppo("Pendulum-v1", cfg, seed=0, progress=False)
+    assert len(used) == len(stored) == len(res.history) == 3
+    for s, u, r in zip(stored, used, first_ratios):
+        assert torch.equal(s, u)  # the behaviour log-probs, exactly as stored
+        # first minibatch of the first epoch: π_θ is still π_old, so r = 1 up to float rounding (torch's CPU kernels
+        # round differently for the 2-row batches of collection and the 50-row minibatch: ~1 ulp, not bit-exact)
+        assert torch.allclose(r, torch.ones_like(r), rtol=0, atol=1e-6)
+    assert float(res.policy.obs_norm.count) == pytest.approx(300, abs=1e-3)  # the states actions were taken in
+
+
+def test_obs_normaliser_sees_reset_states_and_never_terminal_ones():
+    cfg = A2CConfig(n_envs=1, n_steps=7, normalize_obs=True, total_steps=21)
+    res = train_a2c("pgcourse-test/Terminate5-v0", cfg, seed=0, progress=False)
+    norm, n = res.policy.obs_norm, int(res.history[-1]["env_steps"])
+    # the states actions were taken in cycle 5, 4, 3, 2, 1 (reset state 5 included, terminal state 0 never)
+    seen = [5 - i % 5 for i in range(n)]
+    assert float(norm.count) == pytest.approx(n, abs=1e-3)
+    assert float(norm.mean[0]) == pytest.approx(np.mean(seen), abs=1e-3)
+
+
+def test_one_step_actor_critic_trains_and_its_critic_learns():
+    """n_steps=1 (the textbook one-step actor-critic): a rollout that is only an autoreset row is skipped."""
+    import gymnasium as gym
+
+    cfg = A2CConfig(n_envs=1, n_steps=1, gamma=0.9, total_steps=1000)
+    res = train_a2c("CartPole-v1", cfg, seed=0, progress=False)
+    assert len(res.history) == 1000 and res.history[-1]["env_steps"] == 1000  # one update per transition
+    assert len(res.episodes) > 20 and np.isfinite(res.metric("policy_loss")).all()
+    env = gym.make("CartPole-v1")
+    starts = torch.as_tensor(np.array([env.reset(seed=i)[0] for i in range(20)]))
+    with torch.no_grad():
+        v0 = float(res.policy.value(starts).mean())
+    # the TD(0) critic climbs from ~0 towards V(s_0) = (1 - 0.9^L) / 0.1 for episodes of L ~ 10-20 steps (<= 10)
+    assert 5.0 < v0 < 12.0
+
+
+@pytest.mark.parametrize(
+    "train, env_id, cfg",
+    [
+        (train_ppo, "CartPole-v1", PPOConfig(n_envs=1, n_steps=1, n_minibatches=1, n_epochs=2, total_steps=60)),
+        (train_a2c, "Pendulum-v1", A2CConfig(n_envs=2, n_steps=1, normalize_obs=True, total_steps=450)),
+        (train_ppo, "Pendulum-v1", PPOConfig(n_envs=1, n_steps=1, n_minibatches=1, n_epochs=1, total_steps=250)),
+    ],
+    ids=["ppo-cartpole", "a2c-pendulum", "ppo-pendulum"],
+)
+def test_rollouts_without_a_valid_row_are_skipped_not_fatal(train, env_id, cfg):
+    res = train(env_id, cfg, seed=0, progress=False)  # Pendulum truncates at 200: past it, 1-step rollouts are empty
+    assert res.history[-1]["env_steps"] >= cfg.total_steps and res.episodes

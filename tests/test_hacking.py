@@ -30,10 +30,23 @@ def test_reward_is_true_reward_plus_bonus_times_relative_tilt(bonus):
     plain = gym.make("CartPole-v1")
     got, ref = _play(shaped, seed=3), _play(plain, seed=3)
     assert len(got) == len(ref) > 5
-    for (obs, r, info), (obs_ref, r_ref, _) in zip(got, ref):
+    for (obs, r, info), (obs_ref, r_ref, _) in zip(got[:-1], ref[:-1]):
         np.testing.assert_array_equal(obs, obs_ref)  # same dynamics: only the reward changes
         assert info["true_reward"] == r_ref == 1.0
         assert r == pytest.approx(r_ref + bonus * abs(float(obs[2])) / THETA_MAX, abs=1e-5)
+
+
+def test_no_bonus_on_the_terminating_step():
+    """The bonus is paid "while the pole is still up": the step that drops it pays the true reward only."""
+    shaped = gym.make(TILT_BONUS_ID, bonus=DEFAULT_BONUS)
+    rng = np.random.default_rng(3)
+    shaped.reset(seed=3)
+    terminated = False
+    while not terminated:
+        obs, r, terminated, truncated, info = shaped.step(int(rng.integers(2)))
+        assert not truncated
+    assert abs(float(obs[2])) > THETA_MAX or abs(float(obs[0])) > 2.4  # the pole fell (or the cart left)
+    assert r == info["true_reward"] == 1.0
 
 
 def test_default_bonus_and_direct_wrapping():

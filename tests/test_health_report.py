@@ -38,7 +38,7 @@ def healthy_columns(n: int = N, seed: int = 0) -> dict[str, np.ndarray]:
 
 def history(cols: dict[str, np.ndarray]) -> list[dict[str, float]]:
     n = len(cols["update"])
-    return [{k: float(cols[k][i]) for k in HISTORY_KEYS} for i in range(n)]
+    return [{k: float(cols[k][i]) if k in cols else math.nan for k in HISTORY_KEYS} for i in range(n)]
 
 
 def only(report: HealthReport, metric: str) -> list[Finding]:
@@ -129,6 +129,40 @@ def test_entropy_collapse_while_the_return_is_low_is_premature_convergence():
     assert "premature" in f.cause and "ent_coef" in f.fix
 
 
+def gaussian_columns(sigma_end: float, returns: np.ndarray) -> dict[str, np.ndarray]:
+    """A Pendulum-like run (1-D actions in [-2, 2]) whose σ narrows from 1 to ``sigma_end``."""
+    cols = healthy_columns()
+    sigma = np.exp(np.linspace(0.0, math.log(sigma_end), N))
+    cols["entropy"] = 0.5 * np.log(2 * math.pi * math.e * sigma**2)  # the Gaussian's entropy: negative for σ < 0.24
+    cols["mean_return"] = returns
+    cols["act_dim"], cols["action_range"] = np.ones(N), np.full(N, 4.0)
+    return cols
+
+
+def test_a_narrowing_gaussian_that_keeps_improving_raises_nothing():
+    cols = gaussian_columns(0.15, np.linspace(-1200, -200, N))
+    # the old rule (a fraction of the initial entropy) flagged this: 20% at t = 0.7, negative from t = 0.87
+    assert cols["entropy"][int(0.8 * N)] < 0.2 * cols["entropy"][0] and cols["entropy"][-1] < 0
+    assert health_report(history(cols)).ok
+
+
+def test_a_gaussian_collapsing_while_the_return_is_low_is_flagged():
+    returns = np.full(N, -1200.0)
+    returns[20:30] = -1000.0  # a brief better stretch, then no progress
+    cols = gaussian_columns(0.005, returns)  # σ ends at 0.1% of the range
+    (f,) = only(health_report(history(cols)), "entropy")
+    assert f.severity == "problem" and "premature" in f.cause
+
+
+def test_categorical_entropy_is_judged_against_log_of_the_number_of_actions():
+    cols = healthy_columns()
+    cols["n_actions"] = np.full(N, 2.0)
+    cols["entropy"][:] = 0.05  # collapsed from the very first update: the initial entropy cannot tell
+    cols["mean_return"][:] = 30.0
+    (f,) = only(health_report(history(cols)), "entropy")
+    assert f.severity == "problem" and "7% of the reference" in f.observed
+
+
 def test_negative_explained_variance_with_a_stuck_critic_is_value_lag():
     cols = healthy_columns()
     cols["explained_variance"][50:90] = -0.5
@@ -156,6 +190,21 @@ def test_grad_norm_spike_is_flagged():
     cols["grad_norm"][120:126] *= 15.0
     (f,) = only(health_report(history(cols)), "grad_norm")
     assert f.severity == "warning"
+
+
+def test_repeated_isolated_grad_norm_spikes_are_flagged():
+    cols = healthy_columns()
+    cols["grad_norm"][[100, 106, 112, 118]] *= 50.0  # one per window: the rolling median never sees them
+    (f,) = only(health_report(history(cols)), "grad_norm")
+    assert f.severity == "problem" and 112 <= f.update <= 113 and f.value > 20
+    assert "repeated spikes" in HEALTHY_RANGES["grad_norm"].problem_text
+
+
+@pytest.mark.parametrize("n_spikes", [1, 2])
+def test_one_or_two_gradient_outliers_are_not_flagged(n_spikes):
+    cols = healthy_columns()
+    cols["grad_norm"][[100, 110][:n_spikes]] *= 50.0
+    assert health_report(history(cols)).ok
 
 
 def test_every_failure_at_once_gives_one_finding_per_metric_in_time_order():

@@ -1,5 +1,6 @@
 """Rollouts from vector envs: the autoreset row is masked out and value targets are exact."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -105,3 +106,16 @@ def test_make_vec_env_rejects_unknown_ids_and_bad_sizes():
         make_vec_env("NoSuchEnv-v0", 1, 0)
     with pytest.raises(ValueError, match=r"n_envs=0 is outside the allowed range \[1, inf\)"):
         make_vec_env("CartPole-v1", 0, 0)
+
+
+@pytest.mark.parametrize("mode", [gym.vector.AutoresetMode.SAME_STEP, gym.vector.AutoresetMode.DISABLED])
+def test_collectors_reject_vector_envs_without_next_step_autoreset(mode):
+    kwargs = {"autoreset_mode": mode}
+    envs = gym.make_vec("pgcourse-test/Truncate5-v0", 2, vectorization_mode="sync", vector_kwargs=kwargs)
+    assert envs.metadata["autoreset_mode"] == mode
+    with pytest.raises(ValueError, match="RolloutCollector needs a vector env with next-step autoreset"):
+        RolloutCollector(envs, ExactCritic("truncate"), seed=0)
+    with pytest.raises(ValueError, match="collect_episodes needs a vector env with next-step autoreset.*NEXT_STEP"):
+        collect_episodes(envs, ExactCritic("truncate"), seed=0)
+    ok = gym.make_vec("pgcourse-test/Truncate5-v0", 2, vectorization_mode="sync")
+    RolloutCollector(ok, ExactCritic("truncate"), seed=0).collect(3)  # the default, next-step, is accepted

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,9 @@ __all__ = [
     "StopTraining",
     "stop_at_mean_return",
     "check_finite",
+    "action_space_info",
     "validate_config",
+    "plain_fields",
     "training_session",
     "Session",
 ]
@@ -50,9 +52,29 @@ HISTORY_KEYS = (
     "explained_variance",
     "grad_norm",
     "lr",
+    "epochs",
+    "n_actions",
+    "act_dim",
+    "action_range",
 )
 
 Callback = Callable[[dict[str, float]], None]
+
+
+def action_space_info(policy: torch.nn.Module) -> dict[str, float]:
+    r"""What the entropy rule of the health report needs to know about the policy's actions.
+
+    ``n_actions`` for a categorical policy (its maximal entropy is :math:`\log|A|`); for a
+    Gaussian one ``act_dim`` and ``action_range``, the geometric mean of ``high - low`` over
+    the action dimensions (so σ can be judged against the range). NaN where not applicable.
+    """
+    spec = getattr(policy, "spec", {})
+    if spec.get("kind") == "gaussian":
+        width = np.asarray(spec["action_high"], dtype=float) - np.asarray(spec["action_low"], dtype=float)
+        return {"act_dim": float(spec["act_dim"]), "action_range": float(np.exp(np.log(width).mean()))}
+    if "n_actions" in spec:
+        return {"n_actions": float(spec["n_actions"])}
+    return {}
 
 #: Running mean of this many most recent episodes is the "mean_return" of a record.
 RETURN_WINDOW = 20
@@ -131,12 +153,57 @@ class TrainResult:
         )
 
 
+def _as_int(value: Any, what: str) -> int:
+    """``value`` as a Python int if it is an integral number (``8``, ``np.int64(8)``, ``8.0``), else ValueError."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise ValueError(f"{what} must be an integer, got {value!r}")
+
+
+def _plain(value: Any, type_name: str, what: str) -> Any:
+    """A field value as a plain Python value of its declared type (numpy scalars converted, integers checked)."""
+    if type_name == "int":
+        return _as_int(value, what)
+    if type_name.startswith("tuple[int"):
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise ValueError(f"{what} must be a tuple of integers, got {value!r}")
+        return tuple(_as_int(v, f"{what} (every entry)") for v in value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if type_name.startswith("float") and isinstance(value, (np.floating, np.integer)):
+        return float(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def plain_fields(cfg: Any) -> None:
+    """Store every field of the (frozen) dataclass ``cfg`` as a plain Python value of its declared type.
+
+    Integer fields (``int``, ``tuple[int, ...]``) accept any integral number, numpy's
+    too, and store an ``int``; a non-integer raises a ``ValueError`` naming the field.
+    numpy scalars elsewhere become ``float``/``bool``/``str``, so a config always
+    pickles to plain data (``torch.load(weights_only=True)`` reads it back).
+    """
+    for f in fields(cfg):
+        type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        value = getattr(cfg, f.name)
+        new = _plain(value, type_name.replace(" ", ""), f"{type(cfg).__name__}.{f.name}")
+        if new is not value:
+            object.__setattr__(cfg, f.name, new)
+
+
 def validate_config(cfg: Any, rules: dict[str, tuple[float, float, str]]) -> None:
-    """Check dataclass fields against ``(low, high, kind)`` rules.
+    """Convert the fields to plain values (:func:`plain_fields`), then check them against ``(low, high, kind)`` rules.
 
     ``kind`` is ``"[]"``, ``"(]"``, ``"[)"`` or ``"()"`` (closed/open ends), so the
     message can name the field, the bad value and the allowed range exactly.
     """
+    plain_fields(cfg)
     for name, (low, high, kind) in rules.items():
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
@@ -151,8 +218,14 @@ def validate_config(cfg: Any, rules: dict[str, tuple[float, float, str]]) -> Non
 
 
 def config_dict(cfg: Any) -> dict[str, Any]:
-    """A config as a plain dict (tuples become lists) — safe for ``torch.load(weights_only=True)``."""
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
+    """A config as a plain dict (tuples become lists, numpy scalars Python ones) — for ``weights_only=True``."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        return v.item() if isinstance(v, np.generic) else v
+
+    return {k: plain(v) for k, v in asdict(cfg).items()}
 
 
 def make_adam(parameters: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Adam:

@@ -17,14 +17,16 @@ from pgcourse._threads import torch_threads
 from pgcourse.algorithms.common import (
     Callback,
     TrainResult,
+    action_space_info,
     check_finite,
     make_adam,
+    plain_fields,
     seed_everything,
     training_session,
     validate_config,
 )
 from pgcourse.diagnostics import approx_kl, clip_fraction
-from pgcourse.networks import RunningNorm, build_actor_critic, check_spaces
+from pgcourse.networks import build_actor_critic, check_spaces
 from pgcourse.returns import gae
 from pgcourse.rollout import RolloutBuffer, RolloutCollector, make_vec_env
 
@@ -68,8 +70,9 @@ class OnPolicyConfig:
         }
 
     def __post_init__(self) -> None:
+        plain_fields(self)  # integral numbers to int, numpy scalars to Python ones, before the ranges are computed
         validate_config(self, self.rules())
-        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+        if not self.hidden or any(h < 1 for h in self.hidden):
             name = type(self).__name__
             raise ValueError(f"{name}.hidden={self.hidden!r} must be a non-empty tuple of positive layer sizes")
 
@@ -103,16 +106,10 @@ def prepare_batch(policy: torch.nn.Module, buf: RolloutBuffer, gamma: float, lam
     v_all = policy.value(buf.obs.reshape((T + 1) * N, -1)).reshape(T + 1, N)
     values, next_values = v_all[:-1], v_all[1:]
     adv, ret = gae(buf.rewards, values, next_values, buf.terminated, buf.truncated, gamma, lam)
-    log_probs = buf.log_probs
-    if isinstance(policy.obs_norm, RunningNorm):
-        # the normaliser moved after the rollout: score the actions under the current π_old
-        log_probs = (
-            policy.distribution(buf.obs[:-1].reshape(T * N, -1))
-            .log_prob(buf.actions.reshape(T * N, *buf.actions.shape[2:]))
-            .reshape(T, N)
-        )
     m = buf.valid
-    return Batch(buf.obs[:-1][m], buf.actions[m], log_probs[m], values[m], adv[m], ret[m])
+    # π_old is the policy that acted: its log-probs exactly as stored at collection (the observation
+    # normaliser only moves after the update, so nothing needs re-scoring)
+    return Batch(buf.obs[:-1][m], buf.actions[m], buf.log_probs[m], values[m], adv[m], ret[m])
 
 
 @torch.no_grad()
@@ -164,7 +161,6 @@ def run_on_policy(
             collector = RolloutCollector(envs, policy, seed)
             k = 0
             while collector.total_steps < total_steps:
-                k += 1
                 frac = max(1.0 - collector.total_steps / total_steps, 0.0)
                 lr = config.lr * frac if config.anneal_lr else config.lr
                 for group in optimizer.param_groups:
@@ -172,14 +168,18 @@ def run_on_policy(
                 before = collector.total_steps
                 policy.eval()
                 buf, finished = collector.collect(config.n_steps)
-                check_finite(buf.rewards, "reward", k)
-                if config.normalize_obs:
-                    policy.obs_norm.update(buf.obs[1:][buf.valid])
+                check_finite(buf.rewards, "reward", k + 1)
                 if finished:
                     session.add_episodes(*zip(*finished))
+                if buf.n_valid == 0:  # only autoreset rows (n_steps=1 just after every env ended): nothing to learn
+                    continue
+                k += 1
                 policy.train()
                 batch = prepare_batch(policy, buf, config.gamma, config.gae_lambda)
                 metrics = update(policy, optimizer, batch, config, k)
+                if config.normalize_obs:  # after the update, from the states the actions were taken in
+                    policy.obs_norm.update(buf.obs[:-1][buf.valid])
+                metrics.update(action_space_info(policy))
                 session.log(collector.total_steps - before, env_steps=collector.total_steps, lr=lr, **metrics)
     finally:
         envs.close()

@@ -36,6 +36,7 @@ from pgcourse._threads import torch_threads
 from pgcourse.algorithms.common import (
     Callback,
     TrainResult,
+    action_space_info,
     check_finite,
     make_adam,
     seed_everything,
@@ -82,10 +83,18 @@ class ReinforceConfig:
                 "total_episodes": (1, inf, "[)"),
             },
         )
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ValueError(f"ReinforceConfig.hidden={self.hidden!r} must be a non-empty tuple of positive sizes")
         if self.baseline not in BASELINES:
             raise ValueError(f"ReinforceConfig.baseline={self.baseline!r} is not allowed; use one of {BASELINES}")
         if self.normalize not in NORMALIZE:
             raise ValueError(f"ReinforceConfig.normalize={self.normalize!r} is not allowed; use one of {NORMALIZE}")
+        if self.normalize == "returns" and self.baseline == "value":
+            raise ValueError(
+                "ReinforceConfig.normalize='returns' with baseline='value' would train a critic and never use it "
+                "(normalised returns replace the advantages); use normalize='advantages' with baseline='value', "
+                "or baseline='none' with normalize='returns'"
+            )
         if self.normalize == "advantages" and self.baseline == "none":
             raise ValueError(
                 "ReinforceConfig.normalize='advantages' needs baseline='value' (without a baseline the "
@@ -168,7 +177,7 @@ def train_reinforce(
                 steps += int(batch.lengths.sum())
                 session.add_episodes(batch.returns, batch.lengths, ends_at.tolist())
                 metrics = _update(policy, value_fn, pi_opt, v_opt, batch, cfg, k, frac)
-                session.log(len(batch.lengths), env_steps=steps, **metrics)
+                session.log(len(batch.lengths), env_steps=steps, **metrics, **action_space_info(policy))
     finally:
         envs.close()
     return result

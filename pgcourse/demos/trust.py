@@ -190,7 +190,7 @@ class _StepSizeDemo(SliderDemo):
         self.last_draw_seconds = float("nan")
         super().__init__(*args, **kwargs)
 
-    def _figure(self, r: StepSizeResult) -> tuple[FigureCanvasAgg, Any, dict[str, Any]]:
+    def _direction_figure(self, r: StepSizeResult) -> tuple[FigureCanvasAgg, Any, dict[str, Any]]:
         if r.direction not in self._figures:
             with course_style():
                 fig = Figure(figsize=self.figsize)
@@ -211,7 +211,7 @@ class _StepSizeDemo(SliderDemo):
         values = {name: w.value for name, w in self.controls.items()}
         r = self.last_result = self._compute(**values)
         self.n_updates += 1
-        canvas, background, marks = self._figure(r)
+        canvas, background, marks = self._direction_figure(r)
         for key, _ in _CURVES:
             marks[key].set_data([r.alpha], [getattr(r, key)])
         marks["vline"].set_xdata([r.alpha, r.alpha])

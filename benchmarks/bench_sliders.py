@@ -80,7 +80,7 @@ def main() -> None:
         for name, slider in demo.controls.items():
             times, compute = (np.array(t) * 1000 for t in _sweep(demo, name, args.moves))
             rows.append((title, name, built, len(times), np.median(times), np.percentile(times, 90),
-                         np.median(compute), bool(slider.continuous_update)))
+                         np.median(compute), bool(getattr(slider, "continuous_update", True))))
     print("| demo | slider | build s | moves | median ms | p90 ms | of which compute (median ms) | while dragged |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for title, name, built, n, med, p90, comp, cont in rows:

@@ -1,19 +1,6 @@
 """The checking machinery behind every ``check_*``: cases, known mistakes, verdicts and hints.
 
-In a notebook::
-
-    def my_returns(rewards, gamma, dones):
-        raise NotImplementedError      # <- replace with your code
-
-    check_discounted_returns(my_returns)   # shows a green or red box
-
-Each ``check_*`` runs your function on a few small, seeded, hand-designed cases
-(episode boundaries in the middle, truncated steps, a ``(T, N)`` vector-env layout,
-inputs that require grad, ...) and compares the result -- and, where gradients matter,
-its gradient -- with the package's reference implementation. A wrong result is
-compared with a table of *known mistakes* (each one a small wrong implementation)
-and the hint names the one it matches. A check never raises for a wrong answer:
-an error inside your function is reported in one line, without a traceback.
+How a learner meets it is described in :mod:`pgcourse.exercises`. Here is how it works:
 
 A lesson's module (``pgcourse.exercises.gae``, ...) declares one :class:`Exercise` per
 exercise: its ``reference``, its :class:`Case` inputs and its table of :class:`Mistake`;

@@ -10,7 +10,6 @@ Every curve is computed once over the slider's grid; moving the slider only move
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +21,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
-from pgcourse.demos.widget import SliderDemo, _b64, check_range, make_slider, readout_table, static_figure
+from pgcourse.demos.widget import SliderDemo, canvas_png, check_range, make_slider, readout_table, static_figure
 from pgcourse.plots import course_style, style_cycle
 from pgcourse.toy import DEFAULT_THETA, TabularMDP, course_mdp
 from pgcourse.trust_region import StepCurves, step_curves
@@ -181,13 +179,12 @@ class _StepSizeDemo(SliderDemo):
 
     The curves, axes and text are drawn once into a background image; a slider move restores it,
     draws the few animated markers on top and encodes the PNG, so a redraw costs milliseconds.
-    ``last_draw_seconds`` is the time the last update took (compute, draw and encode).
+    ``last_timing`` is set as by :class:`SliderDemo` (``total``: compute, draw and encode).
     """
 
     def __init__(self, study: StepSizeStudy, *args: Any, **kwargs: Any) -> None:
         self._study = study
         self._figures: dict[str, tuple[FigureCanvasAgg, Any, dict[str, Any]]] = {}
-        self.last_draw_seconds = float("nan")
         super().__init__(*args, **kwargs)
 
     def _direction_figure(self, r: StepSizeResult) -> tuple[FigureCanvasAgg, Any, dict[str, Any]]:
@@ -220,17 +217,8 @@ class _StepSizeDemo(SliderDemo):
         canvas.restore_region(background)
         for m in marks.values():
             m.axes.draw_artist(m)
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
-        self.figure_output.outputs = (
-            {
-                "output_type": "display_data",
-                "data": {"image/png": _b64(buf.getvalue()), "text/plain": "<figure>"},
-                "metadata": {},
-            },
-        )
-        self.readout.value = self._readout(r)
-        self.last_draw_seconds = time.perf_counter() - t0
+        self._show(canvas_png(canvas))
+        self.last_timing = {"total": time.perf_counter() - t0}
 
 
 def step_size_demo(study: StepSizeStudy | None = None) -> SliderDemo:

@@ -123,7 +123,11 @@ class SliderDemo(widgets.VBox):
         t1 = time.perf_counter()
         png = self._render(self.last_result)
         t2 = time.perf_counter()
-        # replace the output in one step (no flicker), kernel or not
+        self._show(png)
+        self.last_timing = {"compute": t1 - t0, "draw": t2 - t1, "total": time.perf_counter() - t0}
+
+    def _show(self, png: bytes) -> None:
+        """Put ``png`` and the readout of ``last_result`` on screen, replacing the output in one step (no flicker)."""
         self.figure_output.outputs = (
             {
                 "output_type": "display_data",
@@ -132,7 +136,6 @@ class SliderDemo(widgets.VBox):
             },
         )
         self.readout.value = self._readout(self.last_result)
-        self.last_timing = {"compute": t1 - t0, "draw": t2 - t1, "total": time.perf_counter() - t0}
 
     def _render(self, result: Any) -> bytes:
         """Draw ``result`` on the demo's one figure and encode it as PNG.
@@ -163,8 +166,13 @@ class SliderDemo(widgets.VBox):
 def fast_png(fig: Figure) -> bytes:
     """PNG bytes of ``fig`` drawn by Agg, with light compression (a few ms instead of tens for zlib level 6)."""
     fig.canvas.draw()
-    width, height = fig.canvas.get_width_height(physical=True)
-    image = PIL.Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    return canvas_png(fig.canvas)
+
+
+def canvas_png(canvas: FigureCanvasAgg) -> bytes:
+    """PNG bytes of what an Agg canvas holds now (zlib level 1), without drawing it again."""
+    width, height = canvas.get_width_height(physical=True)
+    image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()

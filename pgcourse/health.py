@@ -34,6 +34,7 @@ __all__ = [
     "HealthyRange",
     "HealthyRanges",
     "HEALTHY_RANGES",
+    "checklist",
 ]
 
 #: A history record: the keys of ``pgcourse.algorithms.HISTORY_KEYS`` (NaN where not tracked).
@@ -511,3 +512,10 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
         findings += _rule_findings(rule, run, score, value)
     findings.sort(key=lambda f: (f.update, SEVERITIES.index(f.severity) * -1))
     return HealthReport(findings, n, run.start, int(window), tuple(checked), tuple(not_tracked), tuple(notes))
+
+
+def checklist(config: Any, env_id: str | None = None) -> Any:
+    """The checklist before training of a config (see :func:`pgcourse.checklist.checklist`; same table)."""
+    from pgcourse.checklist import checklist as _checklist  # lazy: checklist.py imports this module's table
+
+    return _checklist(config, env_id)

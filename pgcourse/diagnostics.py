@@ -15,6 +15,7 @@ from pgcourse._checks import ArrayLike, as_float_tensor, positive, same_shape
 __all__ = [
     "approx_kl",
     "clip_fraction",
+    "clipped_gradient_mask",
     "explained_variance",
     "grad_norm",
 ]
@@ -51,12 +52,32 @@ def approx_kl(
 
 
 def clip_fraction(ratio: ArrayLike, clip_eps: float) -> torch.Tensor:
-    r"""Fraction of samples whose ratio left the trust window: :math:`\mathrm{mean}(|r - 1| > \epsilon)`."""
+    r"""Fraction of samples whose ratio left the trust window: :math:`\mathrm{mean}(|r - 1| > \epsilon)`.
+
+    Both sides count, whatever the advantage: it is what PPO logs, not the fraction of samples
+    whose gradient the clip switched off (a subset, see :func:`clipped_gradient_mask`).
+    """
     clip_eps = positive(clip_eps, "clip_eps")
     r = as_float_tensor(ratio, "ratio")
     if (r < 0).any():
         raise ValueError("ratio contains negative values; a probability ratio is always >= 0")
     return ((r - 1.0).abs() > clip_eps).float().mean()
+
+
+def clipped_gradient_mask(ratio: ArrayLike, advantages: ArrayLike, clip_eps: float) -> torch.Tensor:
+    r"""The samples whose gradient the clip has switched off: :math:`\partial L^{CLIP}_t / \partial r_t = 0`.
+
+    :math:`(\hat A_t > 0 \wedge r_t > 1 + \epsilon) \vee (\hat A_t < 0 \wedge r_t < 1 - \epsilon)`: the ratio left
+    the window in the direction its advantage pushes it. A sample that left against its
+    advantage (:math:`\hat A_t > 0,\ r_t < 1 - \epsilon`, or :math:`\hat A_t < 0,\ r_t > 1 + \epsilon`) is
+    counted by :func:`clip_fraction` but keeps its full gradient :math:`\hat A_t`, which pulls it back.
+    A boolean tensor of the shape of ``ratio`` (the advantages as the loss saw them, e.g. normalised).
+    """
+    clip_eps = positive(clip_eps, "clip_eps")
+    r = as_float_tensor(ratio, "ratio")
+    a = as_float_tensor(advantages, "advantages")
+    same_shape(r, a, "ratio", "advantages")
+    return ((a > 0) & (r > 1.0 + clip_eps)) | ((a < 0) & (r < 1.0 - clip_eps))
 
 
 def explained_variance(values: ArrayLike, returns: ArrayLike) -> torch.Tensor:

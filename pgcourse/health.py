@@ -34,6 +34,7 @@ __all__ = [
     "HealthyRange",
     "HealthyRanges",
     "HEALTHY_RANGES",
+    "checklist",
 ]
 
 #: A history record: the keys of ``pgcourse.algorithms.HISTORY_KEYS`` (NaN where not tracked).
@@ -47,6 +48,12 @@ EARLY = 0.5
 
 #: A critic "has not learned" while its value loss is at least this fraction of its initial level.
 VALUE_LOSS_STUCK = 0.5
+
+#: Settings the table's fixes recommend; the pre-flight checklist (:mod:`pgcourse.checklist`) checks a
+#: config against these same values, so the two cannot disagree.
+ENT_COEF_TYPICAL = (0.001, 0.01)
+TARGET_KL_SUGGESTED = 0.03
+MAX_GRAD_NORM_TYPICAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -204,7 +211,8 @@ HEALTHY_RANGES = HealthyRanges(
             healthy="0.01–0.05 per update; falling towards 0 as the learning rate anneals is fine",
             looks_like="mean over the window above {warning:g} (warning) or {problem:g} (problem)",
             cause="the updates are too large: learning rate too high, or too many epochs / minibatches per rollout",
-            fix="lower lr (and anneal it), use fewer epochs, or stop the epochs early with PPOConfig(target_kl=0.03)",
+            fix="lower lr (and anneal it), use fewer epochs, or stop the epochs early with "
+            f"PPOConfig(target_kl={TARGET_KL_SUGGESTED:g})",
             above=True,
             warning=0.05,
             problem=0.1,
@@ -217,8 +225,10 @@ HEALTHY_RANGES = HealthyRanges(
             name="clip fraction",
             healthy="0.1–0.3; falling towards 0 as the learning rate anneals is fine",
             looks_like="mean over the window above {warning:g} (warning) or {problem:g} (problem)",
-            cause="the ratio leaves [1 − ε, 1 + ε] for many samples: ε too tight for the step size, or lr too high",
-            fix="raise clip_eps (0.1–0.3 is typical), or lower lr / n_epochs",
+            cause="the steps on one rollout are too large: many ratios overshoot [1 − ε, 1 + ε] (lr too high, "
+            "or too many small minibatch steps); ε itself barely changes it, the fraction is counted against ε",
+            fix="lower lr (the reliable lever); or take fewer, larger steps per rollout (n_minibatches, n_epochs); "
+            "raising clip_eps does not lower it (measured in notebook 07)",
             above=True,
             warning=0.3,
             problem=0.5,
@@ -236,7 +246,8 @@ HEALTHY_RANGES = HealthyRanges(
                 "entropy if neither is known), in the first half of the run or while the return is far from its best"
             ),
             cause="premature convergence: the policy became (nearly) deterministic before it found a good behaviour",
-            fix="add an entropy bonus (ent_coef 0.001–0.01), lower lr, or use fewer epochs",
+            fix=f"add an entropy bonus (ent_coef {ENT_COEF_TYPICAL[0]:g}–{ENT_COEF_TYPICAL[1]:g}), lower lr, "
+            "or use fewer epochs",
             above=False,
             warning=0.2,
             problem=0.1,
@@ -273,7 +284,8 @@ HEALTHY_RANGES = HealthyRanges(
                 "within 4 windows (repeated spikes)"
             ),
             cause="instability: a sudden large gradient (an outlier batch, an exploding value loss, lr too high)",
-            fix="keep gradient clipping (max_grad_norm ≈ 0.5), lower lr, normalise observations and rewards",
+            fix=f"keep gradient clipping (max_grad_norm ≈ {MAX_GRAD_NORM_TYPICAL:g}), lower lr, "
+            "normalise observations and rewards",
             above=True,
             warning=10.0,
             problem=30.0,
@@ -456,7 +468,7 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
     dangerous side:
 
     * approx KL: rolling mean > 0.05 warning, > 0.1 problem (updates too large);
-    * clip fraction: rolling mean > 0.3 warning, > 0.5 problem (ε too tight or lr too high);
+    * clip fraction: rolling mean > 0.3 warning, > 0.5 problem (steps too large: lr first, not ε);
     * entropy: rolling mean < 20% (warning) or < 10% (problem) of a reference that fits the
       policy: log|A| (categorical), σ = 10% of the action range (Gaussian, judged on σ since its
       entropy can be negative), else the initial entropy; judged in the first half of the
@@ -500,3 +512,10 @@ def health_report(history_or_result: Any, warmup: float = 0.1, window: int = 5) 
         findings += _rule_findings(rule, run, score, value)
     findings.sort(key=lambda f: (f.update, SEVERITIES.index(f.severity) * -1))
     return HealthReport(findings, n, run.start, int(window), tuple(checked), tuple(not_tracked), tuple(notes))
+
+
+def checklist(config: Any, env_id: str | None = None) -> Any:
+    """The checklist before training of a config (see :func:`pgcourse.checklist.checklist`; same table)."""
+    from pgcourse.checklist import checklist as _checklist  # lazy: checklist.py imports this module's table
+
+    return _checklist(config, env_id)

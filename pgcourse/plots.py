@@ -94,6 +94,9 @@ COURSE_RC: dict[str, Any] = {
 #: The per-update quantities shown by :func:`diagnostics_panel` (keys of ``HISTORY_KEYS``).
 DIAGNOSTIC_KEYS = ("approx_kl", "clip_fraction", "entropy", "explained_variance", "grad_norm", "mean_return")
 
+#: Drawn (dotted, same colour) in the panel of another key: the clip fraction is counted against ε in force.
+COMPANIONS = {"clip_fraction": "clip_eps"}
+
 _PRETTY = {
     "approx_kl": r"approx. KL($\pi_{old}\,\|\,\pi_\theta$)",
     "clip_fraction": "clip fraction",
@@ -104,6 +107,7 @@ _PRETTY = {
     "policy_loss": "policy loss",
     "value_loss": "value loss",
     "lr": "learning rate",
+    "clip_eps": "clip range ε in force",
     "env_steps": "environment steps",
     "episodes": "episodes",
     "update": "update",
@@ -284,11 +288,14 @@ def diagnostics_panel(
     ranges: Mapping[str, tuple[float, float]] | None = None,
     labels: Sequence[str] | None = None,
 ) -> Figure:
-    """Small multiples of training diagnostics against ``x`` (env steps by default).
+    r"""Small multiples of training diagnostics against ``x`` (env steps by default).
 
     ``history_or_result`` is a ``TrainResult``, a history (list of record dicts),
     or a list of either (one line per run, e.g. per seed). Quantities that are NaN
     throughout (e.g. clip fraction for REINFORCE) get an empty panel saying so.
+    A key of :data:`COMPANIONS` is drawn dotted in its partner's panel where a run tracks
+    it: the clip range ε in force (``clip_eps``, annealed with ``anneal_clip``) in the
+    clip-fraction panel, since the fraction counts the samples with :math:`|r - 1| > \epsilon`.
     ``ranges`` optionally shades a healthy interval per key, e.g.
     ``{"approx_kl": (0.0, 0.02)}``.
     """
@@ -314,6 +321,11 @@ def diagnostics_panel(
                     lab = labels[i] if labels is not None else (f"run {i}" if len(runs) > 1 else None)
                     ax.plot(rx, ry, label=lab, **style_cycle(i), linewidth=1.6)
                     drawn = True
+                cx, cy = _xy_of(run, x, COMPANIONS[key]) if key in COMPANIONS else ((), ())
+                if len(cy):
+                    first = not any(line.get_label() == pretty(COMPANIONS[key]) for line in ax.get_lines())
+                    ax.plot(cx, cy, color=style_cycle(i)["color"], linestyle=":", linewidth=1.4,
+                            label=pretty(COMPANIONS[key]) if first else "_nolegend_")
             if ranges and key in ranges:
                 lo, hi = ranges[key]
                 ax.axhspan(lo, hi, color=OKABE_ITO[2], alpha=0.12, linewidth=0)
@@ -326,6 +338,10 @@ def diagnostics_panel(
             ax.set_visible(False)
         if len(runs) > 1:
             axes.flat[0].legend(fontsize=9)
+        for ax, key in zip(axes.flat, keys, strict=False):
+            if key in COMPANIONS and any(line.get_label() == pretty(COMPANIONS[key]) for line in ax.get_lines()):
+                ax.legend(handles=[h for h in ax.get_lines() if h.get_label() == pretty(COMPANIONS[key])],
+                          fontsize=9, loc="upper right")
     return fig
 
 

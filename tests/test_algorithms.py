@@ -48,6 +48,52 @@ def test_same_seed_same_run_bit_for_bit(train, cfg):
         assert torch.equal(pa, pb)
 
 
+SMALL_PPO_ANNEALED = PPOConfig(
+    n_envs=2, n_steps=64, n_epochs=2, anneal_clip=True, clip_eps_final=0.05, total_steps=1000
+)
+
+
+@pytest.mark.parametrize("final", [0.0, 0.05])
+def test_clip_range_schedule_is_linear_from_clip_eps_to_its_floor_per_update(final):
+    cfg = PPOConfig(n_envs=2, n_steps=64, n_epochs=2, anneal_clip=True, clip_eps_final=final, total_steps=1000)
+    res = train_ppo("CartPole-v1", cfg, seed=0, progress=False)
+    done_before = np.concatenate([[0.0], res.metric("env_steps")[:-1]])  # steps taken before each update
+    frac = 1.0 - done_before / 1000
+    expected = final + (0.2 - final) * frac
+    np.testing.assert_allclose(res.metric("clip_eps"), expected, rtol=1e-12)
+    assert res.metric("clip_eps")[0] == 0.2 and np.all(np.diff(res.metric("clip_eps")) < 0)
+    assert np.all(res.metric("clip_eps") > final)  # never reaches the floor inside the budget
+    np.testing.assert_allclose(res.metric("lr"), cfg.lr * frac, rtol=1e-12)  # the lr's schedule, same fraction
+    assert cfg.in_force(1.0) == {"lr": cfg.lr, "clip_eps": 0.2}
+    assert cfg.in_force(0.5)["clip_eps"] == pytest.approx(final + (0.2 - final) / 2)
+    constant = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
+    assert np.all(constant.metric("clip_eps") == 0.2)  # without the schedule: ε logged, constant
+
+
+def test_the_update_clips_with_the_clip_range_in_force(monkeypatch):
+    seen = []
+    surrogate = ppo_module.clipped_surrogate_loss
+
+    def recording_loss(ratio, adv, eps):
+        seen.append(eps)
+        return surrogate(ratio, adv, eps)
+
+    monkeypatch.setattr(ppo_module, "clipped_surrogate_loss", recording_loss)
+    res = train_ppo("CartPole-v1", SMALL_PPO_ANNEALED, seed=0, progress=False)
+    per_update = np.array(seen).reshape(len(res.history), -1)  # n_epochs × n_minibatches calls per update
+    assert np.all(per_update == res.metric("clip_eps")[:, None])
+
+
+def test_clip_annealed_run_is_reproducible_bit_for_bit():
+    a = train_ppo("CartPole-v1", SMALL_PPO_ANNEALED, seed=3, progress=False)
+    b = train_ppo("CartPole-v1", SMALL_PPO_ANNEALED, seed=3, progress=False)
+    plain = train_ppo("CartPole-v1", SMALL_PPO, seed=3, progress=False)
+    assert _strip_time(a.history) == _strip_time(b.history) and a.episodes == b.episodes
+    for pa, pb in zip(a.policy.state_dict().values(), b.policy.state_dict().values()):
+        assert torch.equal(pa, pb)
+    assert _strip_time(a.history) != _strip_time(plain.history)  # the schedule changed the run
+
+
 def test_callers_thread_count_does_not_change_the_run():
     """The initialisation (a QR decomposition) and training both run on one torch thread."""
     old = torch.get_num_threads()
@@ -132,6 +178,13 @@ def test_nan_loss_stops_training_with_quantity_named(monkeypatch):
         (lambda: A2CConfig(n_envs="8"), r"A2CConfig.n_envs must be an integer"),
         (lambda: ReinforceConfig(episodes_per_update=1.5), r"ReinforceConfig.episodes_per_update must be an integer"),
         (lambda: ReinforceConfig(hidden=(8.5,)), r"ReinforceConfig.hidden .*must be an integer"),
+        (
+            lambda: PPOConfig(anneal_clip=True, clip_eps_final=0.3),
+            r"PPOConfig.clip_eps_final=0.3 is outside the allowed range \[0, 0.2\]",
+        ),
+        (lambda: PPOConfig(anneal_clip=True, clip_eps_final=-0.1), r"PPOConfig.clip_eps_final=-0.1 is outside"),
+        (lambda: PPOConfig(clip_eps_final=0.1), r"PPOConfig.clip_eps_final=0.1 has no effect with anneal_clip=False"),
+        (lambda: PPOConfig(anneal_clip="yes"), r"PPOConfig.anneal_clip='yes' must be True or False"),
     ],
 )
 def test_configs_reject_bad_values_naming_field_value_and_range(make, message):

@@ -62,6 +62,24 @@ def test_clip_fraction():
         clip_fraction(ratio, 0)
 
 
+def test_clip_fraction_counts_both_sides_but_only_the_advantage_side_loses_its_gradient():
+    """The six cases of L^CLIP: r below, inside, above the window, for A > 0 and A < 0 (ε = 0.2)."""
+    from pgcourse.algorithms.ppo import clipped_surrogate_loss
+    from pgcourse.diagnostics import clipped_gradient_mask
+
+    ratio = torch.tensor([0.7, 0.7, 1.0, 1.0, 1.3, 1.3], dtype=torch.float64, requires_grad=True)
+    adv = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0], dtype=torch.float64)
+    (grad,) = torch.autograd.grad(clipped_surrogate_loss(ratio, adv, 0.2), ratio)
+    off = clipped_gradient_mask(ratio.detach(), adv, 0.2)
+    assert off.tolist() == [False, True, False, False, True, False]  # left the window the way Â pushes it
+    assert torch.equal(grad == 0, off)  # zero gradient exactly there
+    assert torch.equal(grad[~off], -adv[~off] / 6)  # the rest keep the full -Â/B, even outside the window
+    assert float(clip_fraction(ratio.detach(), 0.2)) == pytest.approx(4 / 6)  # counted: |r - 1| > ε, both sides
+    assert float(off.double().mean()) == pytest.approx(2 / 6)  # switched off: half of those
+    with pytest.raises(ValueError, match="advantages has shape .3,.; they must match"):
+        clipped_gradient_mask(ratio.detach(), adv[:3], 0.2)
+
+
 def test_explained_variance_reference_points():
     g = torch.tensor([1.0, 2.0, 3.0, 4.0])
     assert float(explained_variance(g, g)) == pytest.approx(1.0)

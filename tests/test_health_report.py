@@ -117,6 +117,9 @@ def test_clip_fraction_too_high_is_flagged():
     (f,) = only(health_report(history(cols)), "clip_fraction")
     assert f.severity == "problem" and 81 <= f.update <= 84
     assert "ε" in f.cause and "clip_eps" in f.fix
+    # the advice matches notebook 07's measurement: lr is the lever, a larger ε does not lower the fraction
+    assert f.fix.startswith("lower lr") and "n_minibatches" in f.fix and "n_epochs" in f.fix
+    assert "raise clip_eps (" not in f.fix and "does not lower it" in f.fix and "too tight" not in f.cause
 
 
 def test_entropy_collapse_while_the_return_is_low_is_premature_convergence():

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pgcourse"
 MAX_LINES = 600
-LESSON_LAYERS = ("pgcourse.demos", "pgcourse.exercises", "pgcourse.health")
+LESSON_LAYERS = ("pgcourse.demos", "pgcourse.exercises", "pgcourse.health", "pgcourse.checklist")
 
 
 def _module_name(path: Path) -> str:

@@ -115,6 +115,18 @@ def test_diagnostics_panel_small_multiples():
         plots.diagnostics_panel([hist, hist], labels=["only one"])
 
 
+def test_diagnostics_panel_shows_the_clip_range_in_force_in_the_clip_fraction_panel():
+    eps = [0.2, 0.15, 0.1]
+    hist = [dict(rec, clip_eps=e, clip_fraction=0.1) for rec, e in zip(_history([0, 100, 200], [1, 2, 3]), eps)]
+    fig = plots.diagnostics_panel(hist)
+    clip_ax = fig.axes[plots.DIAGNOSTIC_KEYS.index("clip_fraction")]
+    dotted = [ln for ln in clip_ax.lines if ln.get_label() == plots.pretty("clip_eps")]
+    assert len(dotted) == 1 and list(dotted[0].get_ydata()) == eps and dotted[0].get_linestyle() == ":"
+    assert clip_ax.get_legend() is not None
+    without = plots.diagnostics_panel(_history([0, 100, 200], [1, 2, 3], clip_fraction=0.1))  # A2C: no clip_eps
+    assert len(without.axes[plots.DIAGNOSTIC_KEYS.index("clip_fraction")].lines) == 1
+
+
 # ---------------------------------------------------------------- live plot
 class FakeClock:
     def __init__(self):

@@ -52,6 +52,7 @@ HISTORY_KEYS = (
     "explained_variance",
     "grad_norm",
     "lr",
+    "clip_eps",
     "epochs",
     "n_actions",
     "act_dim",

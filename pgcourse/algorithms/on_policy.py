@@ -8,7 +8,7 @@ rollout for A2C; epochs of clipped minibatch steps for PPO), so each passes its 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -30,7 +30,16 @@ from pgcourse.networks import build_actor_critic, check_spaces
 from pgcourse.returns import gae
 from pgcourse.rollout import RolloutBuffer, RolloutCollector, make_vec_env
 
-__all__ = ["OnPolicyConfig", "Batch", "prepare_batch", "policy_shift", "run_on_policy"]
+__all__ = ["OnPolicyConfig", "Batch", "linear_schedule", "prepare_batch", "policy_shift", "run_on_policy"]
+
+
+def linear_schedule(start: float, end: float, frac: float) -> float:
+    r"""The value in force with a fraction ``frac`` of the budget left: :math:`end + (start - end)\,frac`.
+
+    ``frac`` falls from 1 (no step taken) towards 0 (budget spent), so the value moves
+    linearly from ``start`` to ``end``; the learning rate's schedule is ``end = 0``.
+    """
+    return end + (start - end) * frac
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,10 @@ class OnPolicyConfig:
             "log_std_init": (-5, 2, "[]"),
             "total_steps": (1, inf, "[)"),
         }
+
+    def in_force(self, frac: float) -> dict[str, float]:
+        """The scheduled values with a fraction ``frac`` of the budget left (``lr``: linear to 0 with ``anneal_lr``)."""
+        return {"lr": linear_schedule(self.lr, 0.0, frac) if self.anneal_lr else self.lr}
 
     def __post_init__(self) -> None:
         plain_fields(self)  # integral numbers to int, numpy scalars to Python ones, before the ranges are computed
@@ -138,7 +151,10 @@ def run_on_policy(
     """Shared frame of A2C and PPO.
 
     ``config`` is an :class:`OnPolicyConfig`. ``update(policy, optimizer, batch,
-    config, update_index)`` does the gradient steps and returns the metrics to log.
+    config, update_index)`` does the gradient steps and returns the metrics to log; the
+    config it gets is the one *in force*: the scheduled values of
+    :meth:`OnPolicyConfig.in_force` (the annealed lr, PPO's annealed clip range) put in,
+    and logged with the update's metrics.
     """
     if total_steps < 1:
         raise ValueError(f"total_steps={total_steps} is outside the allowed range [1, inf)")
@@ -161,10 +177,10 @@ def run_on_policy(
             collector = RolloutCollector(envs, policy, seed)
             k = 0
             while collector.total_steps < total_steps:
-                frac = max(1.0 - collector.total_steps / total_steps, 0.0)
-                lr = config.lr * frac if config.anneal_lr else config.lr
+                frac = max(1.0 - collector.total_steps / total_steps, 0.0)  # > 0 inside the loop
+                scheduled = config.in_force(frac)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = scheduled["lr"]
                 before = collector.total_steps
                 policy.eval()
                 buf, finished = collector.collect(config.n_steps)
@@ -176,11 +192,11 @@ def run_on_policy(
                 k += 1
                 policy.train()
                 batch = prepare_batch(policy, buf, config.gamma, config.gae_lambda)
-                metrics = update(policy, optimizer, batch, config, k)
+                metrics = update(policy, optimizer, batch, replace(config, **scheduled), k)
                 if config.normalize_obs:  # after the update, from the states the actions were taken in
                     policy.obs_norm.update(buf.obs[:-1][buf.valid])
                 metrics.update(action_space_info(policy))
-                session.log(collector.total_steps - before, env_steps=collector.total_steps, lr=lr, **metrics)
+                session.log(collector.total_steps - before, env_steps=collector.total_steps, **scheduled, **metrics)
     finally:
         envs.close()
     return result

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from pgcourse.algorithms.common import Callback, TrainResult, check_finite
-from pgcourse.algorithms.on_policy import Batch, OnPolicyConfig, policy_shift, run_on_policy
+from pgcourse.algorithms.on_policy import Batch, OnPolicyConfig, linear_schedule, policy_shift, run_on_policy
 from pgcourse.diagnostics import explained_variance
 from pgcourse.returns import normalize
 
@@ -33,7 +33,14 @@ ADV_NORM = ("minibatch", "batch", "none")
 
 @dataclass(frozen=True)
 class PPOConfig(OnPolicyConfig):
-    """PPO hyperparameters: the shared ones of :class:`OnPolicyConfig` plus epochs, minibatches and clipping.
+    r"""PPO hyperparameters: the shared ones of :class:`OnPolicyConfig` plus epochs, minibatches and clipping.
+
+    ``anneal_clip`` anneals the clip range like ``anneal_lr`` the learning rate: with a
+    fraction :math:`f` of the budget left, :math:`\epsilon_f = \epsilon_{final} + (\epsilon -
+    \epsilon_{final})\, f`, linear from ``clip_eps`` towards ``clip_eps_final`` (0 by default, as
+    rl-zoo's linear schedules; a floor in ``[0, clip_eps]`` otherwise). Every quantity that uses
+    ε uses the one in force: the clipped surrogate, the value clip (``clip_vloss``) and the
+    logged clip fraction; the history logs it as ``clip_eps``.
 
     Defaults solve CartPole-v1 quickly (see ``benchmarks/``).
     """
@@ -44,6 +51,8 @@ class PPOConfig(OnPolicyConfig):
     n_epochs: int = 10
     n_minibatches: int = 2
     clip_eps: float = 0.2
+    anneal_clip: bool = False
+    clip_eps_final: float = 0.0
     adv_norm: str = "minibatch"
     clip_vloss: bool = False
     target_kl: float | None = None
@@ -55,10 +64,23 @@ class PPOConfig(OnPolicyConfig):
             "n_epochs": (1, 1000, "[]"),
             "n_minibatches": (1, self.n_envs * self.n_steps, "[]"),
             "clip_eps": (0, 1, "(]"),
+            "clip_eps_final": (0, self.clip_eps, "[]"),
         }
+
+    def in_force(self, frac: float) -> dict[str, float]:
+        """The learning rate and the clip range in force with a fraction ``frac`` of the budget left."""
+        eps = linear_schedule(self.clip_eps, self.clip_eps_final, frac) if self.anneal_clip else self.clip_eps
+        return {**super().in_force(frac), "clip_eps": eps}
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not isinstance(self.anneal_clip, bool):
+            raise ValueError(f"PPOConfig.anneal_clip={self.anneal_clip!r} must be True or False")
+        if self.clip_eps_final != 0 and not self.anneal_clip:
+            raise ValueError(
+                f"PPOConfig.clip_eps_final={self.clip_eps_final!r} has no effect with anneal_clip=False; "
+                "set anneal_clip=True to anneal clip_eps towards it, or leave clip_eps_final at 0"
+            )
         if self.adv_norm not in ADV_NORM:
             raise ValueError(f"PPOConfig.adv_norm={self.adv_norm!r} is not allowed; use one of {ADV_NORM}")
         if self.target_kl is not None and not self.target_kl > 0:
@@ -88,7 +110,10 @@ def value_loss(values: torch.Tensor, returns: torch.Tensor, old_values: torch.Te
 def ppo_update(
     policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, cfg: PPOConfig, update: int
 ) -> dict[str, float]:
-    """``n_epochs`` passes of shuffled minibatches over one rollout; returns the update's diagnostics."""
+    """``n_epochs`` passes of shuffled minibatches over one rollout; returns the update's diagnostics.
+
+    ``cfg`` is the config in force (``train_ppo`` puts the annealed ``lr`` and ``clip_eps`` in).
+    """
     adv_all = normalize(batch.advantages) if cfg.adv_norm == "batch" and len(batch) > 1 else batch.advantages
     mb_size = max(len(batch) // cfg.n_minibatches, 1)
     params = list(policy.parameters())

@@ -48,10 +48,13 @@ from pgcourse.demos.baseline import (
     static_baseline_variance,
 )
 from pgcourse.demos.clip import (
+    CLIP_LEVER_BASE,
     CLIP_UPDATE_EPS,
+    ClipLevers,
     ClipObjective,
     ClipUpdateResult,
     ClipUpdateStudy,
+    clip_fraction_levers,
     clip_objective,
     clip_objective_demo,
     clip_update_demo,
@@ -152,6 +155,9 @@ __all__ = [
     "clip_update_stats",
     "static_clip_updates",
     "clip_update_demo",
+    "CLIP_LEVER_BASE",
+    "ClipLevers",
+    "clip_fraction_levers",
     "KLEstimates",
     "KL_CROSSOVER_SHIFT",
     "kl_estimates",

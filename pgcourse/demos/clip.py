@@ -32,6 +32,9 @@ __all__ = [
     "ClipUpdateStudy",
     "ClipUpdateResult",
     "CLIP_UPDATE_EPS",
+    "CLIP_LEVER_BASE",
+    "ClipLevers",
+    "clip_fraction_levers",
     "clip_update_study",
     "clip_update_stats",
     "static_clip_updates",
@@ -268,8 +271,17 @@ def clip_update_study(
     return _cached_clip_update_study(env_id, int(seed), config, pretrain_steps)
 
 
-def clip_update_stats(clip_eps: float, study: ClipUpdateStudy | None = None) -> ClipUpdateResult:
+def clip_update_stats(
+    clip_eps: float,
+    study: ClipUpdateStudy | None = None,
+    lr: float | None = None,
+    n_epochs: int | None = None,
+    n_minibatches: int | None = None,
+) -> ClipUpdateResult:
     r"""Run PPO's update (:func:`~pgcourse.algorithms.ppo.ppo_update`, one epoch at a time) with clip range ε.
+
+    ``lr``, ``n_epochs`` and ``n_minibatches`` replace the study's settings when given (the
+    same start, rollout and per-epoch shuffle seeds otherwise).
 
     Starting from :math:`\pi_{old}` each time, the epochs of shuffled minibatch steps on the
     clipped surrogate move the policy; after each epoch we measure the k3 approx KL and the
@@ -280,17 +292,20 @@ def clip_update_stats(clip_eps: float, study: ClipUpdateStudy | None = None) -> 
     """
     study = study or clip_update_study()
     clip_eps = check_range(clip_eps, "clip_eps", 1e-6, 1.0)
-    key = round(clip_eps, 12)
+    epochs = study.config.n_epochs if n_epochs is None else int(check_range(n_epochs, "n_epochs", 1, 1000))
+    changes = {"lr": lr, "n_minibatches": n_minibatches}
+    cfg = replace(study.config, clip_eps=clip_eps, n_epochs=1, target_kl=None,
+                  **{k: v for k, v in changes.items() if v is not None})
+    key = (round(clip_eps, 12), epochs, cfg.lr, cfg.n_minibatches)
     if key in study.cache:
         return study.cache[key]
-    cfg = replace(study.config, clip_eps=clip_eps, n_epochs=1, target_kl=None)
     policy = copy.deepcopy(study.policy)
     policy.train()
     optimizer = make_adam(policy.parameters(), cfg.lr)
     kl, cf = [], []
     with torch.random.fork_rng(devices=[]), torch_threads(1):
         torch.manual_seed(study.seed)
-        for _ in range(study.config.n_epochs):
+        for _ in range(epochs):
             out = ppo_update(policy, optimizer, study.batch, cfg, 1)
             kl.append(out["approx_kl"])
             cf.append(out["clip_fraction"])
@@ -310,6 +325,64 @@ def clip_update_stats(clip_eps: float, study: ClipUpdateStudy | None = None) -> 
 
 #: The ε values of the static figure (and the grey context lines of the slider).
 CLIP_UPDATE_EPS = (0.05, 0.1, 0.2, 0.4)
+
+#: An update too aggressive for one rollout of the course's PPO (8 × 32 steps): 20 epochs of 16 minibatches
+#: at lr 0.03, 320 Adam steps. It drives the clip fraction far above the health report's thresholds.
+CLIP_LEVER_BASE = {"clip_eps": 0.2, "lr": 3e-2, "n_epochs": 20, "n_minibatches": 16}
+
+
+@dataclass(frozen=True)
+class ClipLevers:
+    r"""The clip fraction and approx KL after one PPO update, per setting and per rollout.
+
+    ``settings[i]`` is ``CLIP_LEVER_BASE`` with one value changed (``settings[0]`` the base
+    itself); ``clip_fraction[i, j]`` / ``approx_kl[i, j]`` are measured after the update on
+    rollout ``j`` (one :class:`ClipUpdateStudy` per seed): :math:`\mathrm{mean}(|r - 1| > \epsilon)`
+    against the ε of that setting, and the k3 KL.
+    """
+
+    settings: list[dict[str, float]]
+    changed: list[str]
+    seeds: tuple[int, ...]
+    clip_fraction: np.ndarray
+    approx_kl: np.ndarray
+
+    def row(self, name: str | None = None, value: float | None = None) -> int:
+        """Index of the setting that changes ``name`` to ``value`` (no argument: the base)."""
+        for i, s in enumerate(self.settings):
+            if (name is None and i == 0) or (name is not None and self.changed[i] == name and s[name] == value):
+                return i
+        raise KeyError(f"no setting with {name}={value!r}")
+
+    def mean_clip_fraction(self, name: str | None = None, value: float | None = None) -> float:
+        return float(self.clip_fraction[self.row(name, value)].mean())
+
+
+def clip_fraction_levers(
+    changes: Sequence[tuple[str, float]], seeds: Sequence[int] = (0, 1, 2), base: Mapping[str, float] | None = None
+) -> ClipLevers:
+    """What lowers a high clip fraction: PPO's update from ``base`` and from ``base`` with one change each.
+
+    Each change is ``(field, value)`` with field one of ``clip_eps``, ``lr``, ``n_epochs``,
+    ``n_minibatches``; every setting runs on the same rollouts (one study per seed, see
+    :func:`clip_update_study`), from the same π_old with the same shuffles.
+    """
+    base = dict(CLIP_LEVER_BASE if base is None else base)
+    for name, _ in changes:
+        if name not in CLIP_LEVER_BASE:
+            raise ValueError(f"cannot change {name!r}; use one of {tuple(CLIP_LEVER_BASE)}")
+    settings, changed = [base], [""]
+    for name, value in changes:
+        settings.append({**base, name: value})
+        changed.append(name)
+    studies = [clip_update_study(seed=s) for s in seeds]
+    cf = np.empty((len(settings), len(studies)))
+    kl = np.empty_like(cf)
+    for i, s in enumerate(settings):
+        for j, study in enumerate(studies):
+            res = clip_update_stats(s["clip_eps"], study, s["lr"], s["n_epochs"], s["n_minibatches"])
+            cf[i, j], kl[i, j] = res.clip_fraction[-1], res.approx_kl[-1]
+    return ClipLevers(settings, changed, tuple(int(s) for s in seeds), cf, kl)
 
 
 def _draw_update_curves(ax_kl: Axes, ax_cf: Axes, results: Sequence[ClipUpdateResult],

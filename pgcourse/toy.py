@@ -120,7 +120,7 @@ class TabularMDP:
         if self.P.shape != (S, A, S):
             raise ValueError(f"P must have shape (S, A, S) = {(S, A, S)}, got {self.P.shape}")
         if R.ndim == 3 and R.shape != (S, A, S + 1):
-            raise ValueError(f"a transition reward R must have shape (S, A, S + 1) = {(S, A, S + 1)}, got {R.shape}")
+            raise ValueError(f"transition reward R must have shape (S, A, S + 1) = {(S, A, S + 1)}, got {R.shape}")
         if not np.all(np.isfinite(R)):
             raise ValueError("R must be finite")
         if np.any(self.P < 0) or np.any(self.P.sum(-1) > 1 + 1e-12):
@@ -134,7 +134,7 @@ class TabularMDP:
         self.R = (self.successor_probabilities() * self.transition_rewards).sum(-1)
 
     def successor_probabilities(self) -> np.ndarray:
-        """``P`` with the termination probability appended as successor ``S``: shape ``(S, A, S + 1)``, rows sum to 1."""
+        """``P`` with the termination probability appended as successor ``S``: shape ``(S, A, S + 1)``."""
         return np.concatenate([self.P, np.clip(1.0 - self.P.sum(-1, keepdims=True), 0.0, None)], axis=-1)
 
     # ---------------------------------------------------------------- exact

@@ -8,7 +8,7 @@ The maths core is importable from the top level::
 from pgcourse.checkpoint import load_policy, save_policy
 from pgcourse.diagnostics import approx_kl, clip_fraction, explained_variance, grad_norm
 from pgcourse.evaluation import evaluate
-from pgcourse.returns import discounted_returns, gae, normalize, td_errors
+from pgcourse.returns import discounted_returns, gae, lambda_weights, n_step_advantages, normalize, td_errors
 
 __version__ = "0.1.0"
 
@@ -16,6 +16,8 @@ __all__ = [
     "discounted_returns",
     "normalize",
     "td_errors",
+    "n_step_advantages",
+    "lambda_weights",
     "gae",
     "approx_kl",
     "clip_fraction",

@@ -19,7 +19,7 @@ import torch
 
 from pgcourse._checks import ArrayLike, as_float_tensor, as_mask, as_time_major, same_shape, unit_interval
 
-__all__ = ["discounted_returns", "normalize", "td_errors", "gae"]
+__all__ = ["discounted_returns", "normalize", "td_errors", "n_step_advantages", "lambda_weights", "gae"]
 
 
 def discounted_returns(rewards: ArrayLike, gamma: float, episode_ends: ArrayLike | None = None) -> torch.Tensor:
@@ -76,6 +76,56 @@ def td_errors(
     same_shape(nv, r, "next_values", "rewards")
     term = as_mask(terminated, "terminated", r)
     return r + gamma * (1.0 - term) * nv - v
+
+
+def n_step_advantages(
+    rewards: ArrayLike,
+    values: ArrayLike,
+    next_values: ArrayLike,
+    terminated: ArrayLike | None,
+    truncated: ArrayLike | None,
+    gamma: float,
+    n: int,
+) -> torch.Tensor:
+    r"""The :math:`n`-step advantage: :math:`n` sampled rewards, then the critic.
+
+    .. math:: \hat A^{(n)}_t = \sum_{k=0}^{n-1} \gamma^k r_{t+k} + \gamma^n V(s_{t+n}) - V(s_t)
+              = \sum_{k=0}^{n-1} \gamma^k \delta_{t+k},
+
+    the sum stopping at the end of the episode (terminated: no bootstrap; truncated or the
+    end of the input: bootstrap from ``next_values``), as in :func:`gae`. ``n = 1`` is the
+    TD error, ``n`` at least the episode's remaining length is :math:`G_t - V(s_t)`.
+    """
+    if isinstance(n, bool) or not float(n).is_integer() or n < 1:
+        raise ValueError(f"n={n!r} is outside the allowed range [1, inf) (an integer)")
+    n = int(n)
+    deltas = td_errors(rewards, values, next_values, terminated, gamma)
+    carry = gamma * (1.0 - as_mask(terminated, "terminated", deltas)) * (1.0 - as_mask(truncated, "truncated", deltas))
+    T = deltas.shape[0]
+    out = deltas.clone()
+    weight = torch.ones_like(deltas)  # weight[t] = prod_{j<k} carry[t+j]: gamma^k inside the episode, else 0
+    for k in range(1, min(n, T)):
+        weight = weight[: T - k] * carry[k - 1 : T - 1]
+        out[: T - k] += weight * deltas[k:]
+    return out
+
+
+def lambda_weights(lam: float, n_max: int) -> torch.Tensor:
+    r"""The weights GAE(λ) gives :math:`\hat A^{(1)}, \dots, \hat A^{(n_{max})}`, shape ``(n_max,)``, summing to 1.
+
+    .. math:: w_n = (1-\lambda)\lambda^{n-1} \;(n < n_{max}), \qquad w_{n_{max}} = \lambda^{n_{max}-1},
+
+    the last weight collecting the tail :math:`\sum_{n \ge n_{max}} (1-\lambda)\lambda^{n-1}`: for an
+    input of ``T`` steps :math:`\hat A^{(n)} = \hat A^{(T)}` for every :math:`n \ge T`, so
+    :math:`\sum_{n=1}^{T} w_n \hat A^{(n)}_t = \hat A^{\mathrm{GAE}(\gamma,\lambda)}_t` exactly.
+    """
+    lam = unit_interval(lam, "lam")
+    if isinstance(n_max, bool) or not float(n_max).is_integer() or n_max < 1:
+        raise ValueError(f"n_max={n_max!r} is outside the allowed range [1, inf) (an integer)")
+    n = torch.arange(1, int(n_max) + 1, dtype=torch.float64)
+    w = (1.0 - lam) * lam ** (n - 1)
+    w[-1] = lam ** (int(n_max) - 1)
+    return w.float()
 
 
 def gae(

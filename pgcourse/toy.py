@@ -95,22 +95,47 @@ class TabularMDP:
 
     ``P[s, a, s']`` is the probability of moving to non-terminal ``s'``; the missing
     mass :math:`1 - \sum_{s'} P[s,a,s']` is the probability of terminating.
-    ``R[s, a]`` is the (deterministic) reward, ``mu`` the start distribution.
+    ``mu`` is the start distribution.
+
+    The reward is paid on the **transition**: ``R`` is either a table ``(S, A)`` (the reward
+    does not depend on where the step lands) or a table ``(S, A, S + 1)`` with
+    ``R[s, a, s']`` the reward of the step :math:`s \xrightarrow{a} s'`, index ``S`` being
+    the terminal state. :meth:`sample` pays ``transition_rewards[s, a, s']`` of the successor
+    actually drawn; the exact solvers use its expectation
+
+    .. math:: R(s,a) = \sum_{s'} P(s'|s,a)\, r(s,a,s') + \Big(1 - \sum_{s'} P(s'|s,a)\Big)\, r(s,a,\bot),
+
+    stored as ``R`` (shape ``(S, A)``), since :math:`V`, :math:`Q` and :math:`\nabla J` depend on
+    the reward only through it.
     """
 
     def __init__(self, P: np.ndarray, R: np.ndarray, mu: np.ndarray, gamma: float) -> None:
         self.P = np.asarray(P, dtype=np.float64)
-        self.R = np.asarray(R, dtype=np.float64)
+        R = np.asarray(R, dtype=np.float64)
         self.mu = np.asarray(mu, dtype=np.float64)
         self.gamma = unit_interval(gamma, "gamma")
-        S, A = self.R.shape
+        if R.ndim not in (2, 3):
+            raise ValueError(f"R must have shape (S, A) or (S, A, S + 1), got {R.shape}")
+        S, A = R.shape[:2]
         if self.P.shape != (S, A, S):
             raise ValueError(f"P must have shape (S, A, S) = {(S, A, S)}, got {self.P.shape}")
+        if R.ndim == 3 and R.shape != (S, A, S + 1):
+            raise ValueError(f"transition reward R must have shape (S, A, S + 1) = {(S, A, S + 1)}, got {R.shape}")
+        if not np.all(np.isfinite(R)):
+            raise ValueError("R must be finite")
         if np.any(self.P < 0) or np.any(self.P.sum(-1) > 1 + 1e-12):
             raise ValueError("P[s, a, :] must be probabilities summing to at most 1 (the rest terminates)")
         if self.mu.shape != (S,) or not np.isclose(self.mu.sum(), 1.0):
             raise ValueError(f"mu must be a distribution over the {S} states")
         self.n_states, self.n_actions = S, A
+        #: ``r(s, a, s')`` per transition, shape ``(S, A, S + 1)``; the last column is termination.
+        self.transition_rewards = R if R.ndim == 3 else np.repeat(R[:, :, None], S + 1, axis=2)
+        #: the expected reward :math:`R(s, a)`, shape ``(S, A)``: what the exact solvers use.
+        self.R = (self.successor_probabilities() * self.transition_rewards).sum(-1)
+
+    def successor_probabilities(self) -> np.ndarray:
+        """``P`` with the termination probability appended as successor ``S``: shape ``(S, A, S + 1)``."""
+        return np.concatenate([self.P, np.clip(1.0 - self.P.sum(-1, keepdims=True), 0.0, None)], axis=-1)
 
     # ---------------------------------------------------------------- exact
     def _check_theta(self, theta: np.ndarray) -> np.ndarray:
@@ -225,7 +250,10 @@ class TabularMDP:
 
     # ------------------------------------------------------------- sampling
     def sample(self, theta: np.ndarray, n: int, seed: int, max_steps: int = 10_000) -> Trajectories:
-        """Sample ``n`` episodes in parallel (vectorised over episodes), reproducibly from ``seed``."""
+        """Sample ``n`` episodes in parallel (vectorised over episodes), reproducibly from ``seed``.
+
+        Each step pays the reward of the transition it made, ``transition_rewards[s_t, a_t, s_{t+1}]``.
+        """
         if n < 1:
             raise ValueError(f"n={n} is outside the allowed range [1, inf)")
         pi = self.policy(theta)
@@ -233,15 +261,14 @@ class TabularMDP:
         S = self.n_states
         cum_pi = np.cumsum(pi, axis=-1)
         # successor table with the terminal state as the last column (index S)
-        P_full = np.concatenate([self.P, 1.0 - self.P.sum(-1, keepdims=True)], axis=-1)
-        cum_P = np.cumsum(P_full, axis=-1)
+        cum_P = np.cumsum(self.successor_probabilities(), axis=-1)
         s = rng.choice(S, size=n, p=self.mu)
         alive = np.ones(n, dtype=bool)
         cols: dict[str, list[np.ndarray]] = {k: [] for k in ("s", "a", "r", "s2", "v")}
         for _ in range(max_steps):
             a = (rng.random(n)[:, None] > cum_pi[s]).sum(-1).clip(max=self.n_actions - 1)
             s2 = (rng.random(n)[:, None] > cum_P[s, a]).sum(-1).clip(max=S)
-            r = np.where(alive, self.R[s, a], 0.0)
+            r = np.where(alive, self.transition_rewards[s, a, s2], 0.0)  # the reward of the step drawn
             for k, v in zip(cols, (s, a, r, np.where(s2 == S, -1, s2), alive.copy())):
                 cols[k].append(v)
             alive &= s2 != S
@@ -293,18 +320,19 @@ def corridor_mdp(gamma: float = 0.95, slip: float = 0.1, step_reward: float = -0
     """A 4-cell corridor: start in cell 0, the exit (+1, terminal) is right of cell 3.
 
     Actions: 0 = left, 1 = right; a move goes the wrong way with probability ``slip``
-    (walls keep you in place). Every step costs ``step_reward``.
+    (walls keep you in place). Every step pays ``step_reward`` (a cost when negative), and the
+    step that actually leaves on the right pays +1 more: the reward is a transition reward
+    ``r(s, a, s')``, so "right" in cell 3 pays 0 (plus the step reward) when it slips back.
     """
     S, A = 4, 2
     P = np.zeros((S, A, S))
-    R = np.full((S, A), step_reward)
+    R = np.full((S, A, S + 1), step_reward)  # R[s, a, s']; s' = S is leaving on the right
+    R[:, :, S] += 1.0
     for s in range(S):
         for a, move in ((0, -1), (1, +1)):
             for direction, p in ((move, 1 - slip), (-move, slip)):
                 s2 = s + direction
-                if s2 >= S:
-                    R[s, a] += p * 1.0  # expected exit reward
-                else:
+                if s2 < S:
                     P[s, a, max(s2, 0)] += p
     mu = np.zeros(S)
     mu[0] = 1.0

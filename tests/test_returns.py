@@ -151,3 +151,54 @@ def test_gae_rejects_mismatched_shapes_and_bad_masks():
         gae([1.0, 1.0], [0.0], [0.0, 0.0], None, None, 0.9, 0.9)
     with pytest.raises(ValueError, match="terminated must contain only 0/1"):
         gae([1.0], [0.0], [0.0], [0.5], None, 0.9, 0.9)
+
+
+def test_n_step_advantages_hand_computed_and_limits():
+    """Â^(n) = Σ_{k<n} γ^k r_{t+k} + γ^n V(s_{t+n}) - V(s_t), cut at episode ends; n = 1 is δ, large n is G - V."""
+    from pgcourse import n_step_advantages
+
+    r = torch.tensor([1.0, 0.0, 2.0, 0.0, 1.0])
+    v = torch.tensor([0.5, 1.0, 1.5, 0.2, 0.8])
+    nv = torch.tensor([1.0, 1.5, 0.2, 0.8, 0.0])
+    term = torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0])
+    g = 0.9
+    a2 = n_step_advantages(r, v, nv, term, None, g, 2)
+    # t = 0: r0 + γ r1 + γ² V(s2) - V(s0); t = 3: r3 + γ r4 (s5 terminal) - V(s3); t = 4: r4 - V(s4)
+    assert a2[0].item() == pytest.approx(1.0 + g * 0.0 + g**2 * 1.5 - 0.5)
+    assert a2[3].item() == pytest.approx(0.0 + g * 1.0 - 0.2)
+    assert a2[4].item() == pytest.approx(1.0 - 0.8)
+    assert torch.allclose(n_step_advantages(r, v, nv, term, None, g, 1), td_errors(r, v, nv, term, g))
+    assert torch.allclose(n_step_advantages(r, v, nv, term, None, g, 50), discounted_returns(r, g) - v)
+
+
+def test_gae_is_the_lambda_weighted_mean_of_n_step_advantages():
+    """Σ_n w_n Â^(n) = GAE(γ, λ), with the weights (1-λ)λ^{n-1} (the tail in the last), also across episode ends."""
+    from pgcourse import lambda_weights, n_step_advantages
+
+    rng = np.random.default_rng(0)
+    T = 9
+    r, v, nv = (torch.tensor(rng.normal(size=T), dtype=torch.float32) for _ in range(3))
+    term = torch.zeros(T)
+    term[3] = 1.0
+    trunc = torch.zeros(T)
+    trunc[6] = 1.0
+    for lam in (0.0, 0.3, 0.95, 1.0):
+        w = lambda_weights(lam, T)
+        assert w.sum().item() == pytest.approx(1.0)
+        mix = sum(w[n - 1] * n_step_advantages(r, v, nv, term, trunc, 0.9, n) for n in range(1, T + 1))
+        adv, _ = gae(r, v, nv, term, trunc, 0.9, lam)
+        assert torch.allclose(mix, adv, atol=1e-5), lam
+    # nothing crosses a boundary: the 5-step advantage at t = 2 stops after step 3 (terminated)
+    a5 = n_step_advantages(r, v, nv, term, trunc, 0.9, 5)
+    delta = td_errors(r, v, nv, term, 0.9)
+    assert a5[2].item() == pytest.approx((delta[2] + 0.9 * delta[3]).item(), abs=1e-6)
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, True])
+def test_n_step_advantages_rejects_bad_n(n):
+    from pgcourse import lambda_weights, n_step_advantages
+
+    with pytest.raises(ValueError, match="outside the allowed range"):
+        n_step_advantages([1.0], [0.0], [0.0], None, None, 0.9, n)
+    with pytest.raises(ValueError, match="outside the allowed range"):
+        lambda_weights(0.5, n)

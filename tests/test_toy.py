@@ -74,6 +74,60 @@ def test_state_baseline_leaves_the_mean_unchanged_exactly():
     assert np.abs(g_b - g_0).max() < 0.05
 
 
+def _expected_reward_corridor(slip: float, step_reward: float) -> np.ndarray:
+    """The corridor's expected reward table R(s, a), written out by hand: only cell 3 can exit."""
+    R = np.full((4, 2), step_reward)
+    R[3, 1] += 1 - slip  # "right" in cell 3 leaves with probability 1 - slip
+    R[3, 0] += slip  # "left" in cell 3 slips right, out, with probability slip
+    return R
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"gamma": 0.9, "slip": 0.1, "step_reward": 0.0}, {"gamma": 1.0, "slip": 0.3}])
+def test_transition_rewards_leave_the_exact_solution_unchanged(kwargs):
+    """Exact V, Q, J and the gradient depend on the reward only through its expectation R(s, a)."""
+    mdp = corridor_mdp(**kwargs)
+    slip, step = kwargs.get("slip", 0.1), kwargs.get("step_reward", -0.05)
+    assert mdp.transition_rewards.shape == (4, 2, 5)
+    assert np.allclose(mdp.R, _expected_reward_corridor(slip, step), atol=1e-15)
+    expected = TabularMDP(mdp.P, _expected_reward_corridor(slip, step), mdp.mu, mdp.gamma)  # the old (S, A) form
+    for f in ("values", "q_values", "advantages", "exact_gradient", "objective"):
+        assert np.allclose(getattr(mdp, f)(THETA), getattr(expected, f)(THETA), rtol=0, atol=1e-13), f
+
+
+def test_course_corridor_exact_values_are_pinned():
+    """The course corridor's exact J and gradient at DEFAULT_THETA, as computed before transition rewards."""
+    from pgcourse.toy import DEFAULT_THETA, course_mdp
+
+    mdp = course_mdp()
+    assert mdp.objective(DEFAULT_THETA) == pytest.approx(0.4003186955, abs=1e-9)
+    pinned = [0.0330051, 0.06695907, 0.07262414, 0.05643255]
+    assert np.allclose(mdp.exact_gradient(DEFAULT_THETA)[:, 1], pinned, atol=1e-8)
+
+
+def test_sampled_reward_is_that_of_the_realised_transition():
+    """+1 only on the step that actually leaves on the right; a slip back from cell 3 pays the step reward only."""
+    mdp = corridor_mdp(gamma=0.9, slip=0.3, step_reward=-0.05)
+    traj = mdp.sample(THETA, 4000, seed=5)
+    v, s, a, s2, r = traj.valid, traj.states, traj.actions, traj.next_states, traj.rewards
+    exits = v & (s2 == -1)
+    assert np.all(exits.sum(1) == 1)  # every episode ends by leaving on the right, exactly once
+    assert np.allclose(r[exits], -0.05 + 1.0) and np.allclose(r[v & ~exits], -0.05)
+    slipped_back = v & (s == 3) & (a == 1) & (s2 != -1)  # pressed right in the last cell, did not leave
+    left_out = v & (s == 3) & (a == 0) & (s2 == -1)  # pressed left in the last cell, slipped out
+    assert slipped_back.sum() > 100 and left_out.sum() > 100
+    assert np.allclose(r[slipped_back], -0.05) and np.allclose(r[left_out], 0.95)
+    # the undiscounted return is then the exit bonus plus the cost of every step taken
+    assert np.allclose(r.sum(1), 1.0 - 0.05 * traj.lengths)
+
+
+def test_transition_reward_shape_is_checked():
+    P = np.zeros((2, 2, 2))
+    with pytest.raises(ValueError, match=r"shape \(S, A, S \+ 1\) = \(2, 2, 3\)"):
+        TabularMDP(P, np.zeros((2, 2, 2)), np.array([1.0, 0.0]), 0.9)
+    with pytest.raises(ValueError, match="R must have shape"):
+        TabularMDP(P, np.zeros(2), np.array([1.0, 0.0]), 0.9)
+
+
 def test_sampling_is_reproducible_and_valid_mask_consistent():
     mdp = corridor_mdp()
     a, b = mdp.sample(THETA, 50, seed=7), mdp.sample(THETA, 50, seed=7)

@@ -41,6 +41,7 @@ __all__ = [
     "Bandit",
     "signal_to_noise",
     "cosine",
+    "relative_projection",
 ]
 
 
@@ -364,6 +365,16 @@ def signal_to_noise(per_sample: np.ndarray) -> float:
     if g.shape[0] < 2:
         raise ValueError(f"need at least 2 samples, got {g.shape[0]}")
     return float(np.linalg.norm(g.mean(0)) / np.sqrt(g.var(0, ddof=1).sum()))
+
+
+def relative_projection(estimates: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    r"""``(mean, std error)`` of :math:`\hat g \cdot g / \lVert g \rVert^2` over ``estimates``, shape ``(n, ...)``.
+
+    The estimator's mean along the exact gradient ``target``, in units of it: 1 = unbiased along ``g``.
+    """
+    g = np.ravel(target)
+    p = np.asarray(estimates, dtype=np.float64).reshape(len(estimates), -1) @ g / (g @ g)
+    return float(p.mean()), float(p.std(ddof=1) / np.sqrt(len(p)))
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

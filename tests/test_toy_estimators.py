@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pgcourse.toy import DEFAULT_THETA, corridor_mdp, cosine, course_mdp, signal_to_noise
+from pgcourse.toy import DEFAULT_THETA, corridor_mdp, cosine, course_mdp, relative_projection, signal_to_noise
 
 THETA = DEFAULT_THETA
 
@@ -16,9 +16,7 @@ def study():
 
 def _projection(mdp, estimates):
     """E[ĝ] projected on the exact gradient, in units of it (1 = unbiased), with its standard error."""
-    g = mdp.exact_gradient(THETA).ravel()
-    p = estimates.reshape(len(estimates), -1) @ g / (g @ g)
-    return p.mean(), p.std(ddof=1) / np.sqrt(len(p))
+    return relative_projection(estimates, mdp.exact_gradient(THETA))
 
 
 def test_batch_mean_baseline_is_biased_by_order_one_over_n_and_leave_one_out_is_not(study):
@@ -78,3 +76,5 @@ def test_signal_to_noise_is_scale_free_and_checks_its_input():
     with pytest.raises(ValueError, match="at least 2 samples"):
         signal_to_noise(g[:1])
     assert cosine(np.array([1.0, 0.0]), np.array([2.0, 0.0])) == pytest.approx(1.0)
+    est = np.array([[2.0, 0.0], [4.0, 2.0]])
+    assert relative_projection(est, np.array([2.0, 0.0])) == pytest.approx((1.5, 0.5))

@@ -39,6 +39,9 @@ __all__ = [
     "course_mdp",
     "DEFAULT_THETA",
     "Bandit",
+    "signal_to_noise",
+    "cosine",
+    "relative_projection",
 ]
 
 
@@ -296,25 +299,115 @@ class TabularMDP:
             G[:, t] = running
         return G * traj.valid
 
-    def mc_gradients(self, theta: np.ndarray, traj: Trajectories, baseline: np.ndarray | None = None) -> np.ndarray:
+    def mc_gradients(
+        self, theta: np.ndarray, traj: Trajectories, baseline: np.ndarray | None = None, discount_steps: bool = True
+    ) -> np.ndarray:
         r"""Per-episode score-function estimates, shape ``(n, S, A)``.
 
         :math:`\hat g_i = \sum_t \gamma^t (e_{a_t} - \pi(\cdot|s_t)) (G_t - b(s_t))` placed in row
         :math:`s_t`; ``baseline`` is an array ``b`` over states (default 0). Average
-        over episodes for the estimate of :math:`\nabla_\theta J`.
+        over episodes for the estimate of :math:`\nabla_\theta J`. ``discount_steps=False`` drops
+        the :math:`\gamma^t` (practical REINFORCE), whose mean is :meth:`practical_gradient`.
         """
         pi = self.policy(theta)
         b = np.zeros(self.n_states) if baseline is None else np.asarray(baseline, dtype=np.float64)
         if b.shape != (self.n_states,):
             raise ValueError(f"baseline must have shape (S,) = ({self.n_states},), got {b.shape}")
         T = traj.states.shape[1]
-        weight = (self.gamma ** np.arange(T))[None, :] * (self.returns_to_go(traj) - b[traj.states]) * traj.valid
+        step_weight = self.gamma ** np.arange(T) if discount_steps else np.ones(T)
+        weight = step_weight[None, :] * (self.returns_to_go(traj) - b[traj.states]) * traj.valid
         score = np.eye(self.n_actions)[traj.actions] - pi[traj.states]  # (n, T, A)
         out = np.zeros((traj.n, self.n_states, self.n_actions))
         rows = np.broadcast_to(np.arange(traj.n)[:, None], traj.states.shape)
         np.add.at(out, (rows, traj.states), weight[..., None] * score)
         return out
 
+
+    def practical_gradient(self, theta: np.ndarray) -> np.ndarray:
+        r"""Expectation of practical REINFORCE (no :math:`\gamma^t`), shape ``(S, A)``.
+
+        .. math:: E\Big[\sum_t \nabla_\theta \log\pi(a_t|s_t)\, G_t\Big]_{s,a} = d_1(s)\,\pi(a|s)\,A_\gamma(s,a),
+
+        with the *undiscounted* visitation :math:`d_1(s) = \sum_t \Pr(s_t = s)` (expected visits, finite
+        because episodes terminate) and the discounted advantage :math:`A_\gamma`. At γ = 1 it is
+        :meth:`exact_gradient`; for γ < 1 it is the gradient of neither objective.
+        """
+        pi = self.policy(theta)
+        P_pi = np.einsum("sa,sat->st", pi, self.P)
+        try:
+            d1 = np.linalg.solve(np.eye(self.n_states) - P_pi.T, self.mu)
+        except np.linalg.LinAlgError as err:
+            raise ValueError("the undiscounted visitation is infinite: some episodes never terminate") from err
+        return d1[:, None] * pi * self.advantages(theta)
+
+    def batch_baseline_gradients(
+        self, theta: np.ndarray, traj: Trajectories, batch_size: int, baseline: str = "mean", scale: bool = False
+    ) -> np.ndarray:
+        r"""Gradient estimates of batches of ``batch_size`` = N episodes with a *scalar*, data-dependent baseline.
+
+        .. math:: \hat g_B = \frac1N \sum_{i \in B} \sum_t \gamma^t\, \nabla_\theta\log\pi(a_t|s_t)\,
+                  \frac{G_t - b_i}{\sigma_B},
+
+        ``baseline``: ``"none"`` (:math:`b_i = 0`), ``"mean"`` (:math:`b_i` the mean of :math:`G_t` over every step
+        of the batch, episode :math:`i` included: what return normalisation subtracts) or ``"leave_one_out"``
+        (the mean over the steps of the *other* episodes, independent of episode :math:`i`, so unbiased).
+        ``scale=True`` divides by :math:`\sigma_B`, the std of :math:`G_t` over the batch (as
+        ``pgcourse.normalize``), else :math:`\sigma_B = 1`. The ``n`` episodes of ``traj`` make
+        ``n // N`` batches; returns shape ``(n // N, S, A)``.
+        """
+        if baseline not in ("none", "mean", "leave_one_out"):
+            raise ValueError(f"baseline={baseline!r} is not allowed; use 'none', 'mean' or 'leave_one_out'")
+        low = 2 if baseline == "leave_one_out" else 1
+        if not low <= batch_size <= traj.n:
+            raise ValueError(f"batch_size={batch_size} is outside the allowed range [{low}, {traj.n}]")
+        n_batches = traj.n // batch_size
+        keep = n_batches * batch_size
+        g0 = self.mc_gradients(theta, traj)[:keep]
+        score_sum = g0 - self.mc_gradients(theta, traj, baseline=np.ones(self.n_states))[:keep]  # sum_t γ^t ∇log π
+        G, valid = self.returns_to_go(traj)[:keep], traj.valid[:keep]
+        shape = (n_batches, batch_size)
+        g_sum, g_sq, count = G.sum(1).reshape(shape), (G**2).sum(1).reshape(shape), valid.sum(1).reshape(shape)
+        tot, tot_sq, tot_n = g_sum.sum(1, keepdims=True), g_sq.sum(1, keepdims=True), count.sum(1, keepdims=True)
+        if baseline == "none":
+            b = np.zeros(shape)
+        elif baseline == "mean":
+            b = np.broadcast_to(tot / tot_n, shape)
+        else:
+            b = (tot - g_sum) / np.maximum(tot_n - count, 1)
+        per_episode = g0.reshape(*shape, *g0.shape[1:]) - b[..., None, None] * score_sum.reshape(*shape, *g0.shape[1:])
+        estimate = per_episode.mean(1)
+        if scale:
+            var = (tot_sq - tot**2 / tot_n) / np.maximum(tot_n - 1, 1)
+            estimate = estimate / (np.sqrt(var) + 1e-8)[..., None]
+        return estimate
+
+
+def signal_to_noise(per_sample: np.ndarray) -> float:
+    r"""Signal-to-noise ratio of one sample of an estimator, :math:`\lVert \bar g \rVert / \sqrt{\mathrm{tr\,Cov}(g)}`.
+
+    ``per_sample`` has shape ``(n, ...)``: ``n`` independent estimates. Scale-free: multiplying every
+    estimate by a constant does not change it. The SNR of a mean of N samples is :math:`\sqrt N` times this.
+    """
+    g = np.asarray(per_sample, dtype=np.float64).reshape(len(per_sample), -1)
+    if g.shape[0] < 2:
+        raise ValueError(f"need at least 2 samples, got {g.shape[0]}")
+    return float(np.linalg.norm(g.mean(0)) / np.sqrt(g.var(0, ddof=1).sum()))
+
+
+def relative_projection(estimates: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    r"""``(mean, std error)`` of :math:`\hat g \cdot g / \lVert g \rVert^2` over ``estimates``, shape ``(n, ...)``.
+
+    The estimator's mean along the exact gradient ``target``, in units of it: 1 = unbiased along ``g``.
+    """
+    g = np.ravel(target)
+    p = np.asarray(estimates, dtype=np.float64).reshape(len(estimates), -1) @ g / (g @ g)
+    return float(p.mean()), float(p.std(ddof=1) / np.sqrt(len(p)))
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine of the angle between two arrays (flattened): 1 = same direction."""
+    a, b = np.ravel(a), np.ravel(b)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 def corridor_mdp(gamma: float = 0.95, slip: float = 0.1, step_reward: float = -0.05) -> TabularMDP:
     """A 4-cell corridor: start in cell 0, the exit (+1, terminal) is right of cell 3.

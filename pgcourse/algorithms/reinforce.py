@@ -1,27 +1,38 @@
-r"""REINFORCE: Monte Carlo policy gradient, optionally with a learned value baseline.
+r"""REINFORCE: Monte Carlo policy gradient, plain or with the usual additions.
 
 For a batch of whole episodes, the policy gradient estimate is
 
-.. math:: \hat g = \frac{1}{|D|}\sum_{t} \nabla_\theta \log \pi_\theta(a_t|s_t)\, \hat A_t,
+.. math:: \hat g = \frac{1}{|D|}\sum_{t \in D} \nabla_\theta \log \pi_\theta(a_t|s_t)\, \hat A_t,
           \qquad \hat A_t = G_t - b(s_t),
 
-with the reward-to-go :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k`. Practical REINFORCE
-drops the :math:`\gamma^t` factor of the exact discounted gradient (every step is
-weighted alike), as almost every implementation does.
+with the reward-to-go :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k` and :math:`|D| = \sum_i T_i` the number
+of steps of *all* episodes of the batch (:func:`reinforce_loss` is a mean over that flat set of steps: every
+step of the batch weighs alike, whatever the length of its episode, and :math:`|D|` is random — it changes
+from batch to batch as the episodes get longer). Practical REINFORCE drops the :math:`\gamma^t` factor of the
+exact discounted gradient (every step is weighted alike), as almost every implementation does.
 
-Choices (:class:`ReinforceConfig`):
+Plain REINFORCE is ``ReinforceConfig.plain()``: :math:`\hat A_t = G_t`, one Adam step per batch at a constant
+learning rate, no gradient clipping. Every addition is a field of :class:`ReinforceConfig`:
 
-* ``baseline="value"`` learns :math:`V_\phi(s)` by regression on :math:`G_t` (``value_steps`` Adam steps per
-  update) and uses
+* ``baseline="value"`` learns :math:`V_\phi(s)` by regression on the returns (``value_steps`` full-batch
+  Adam steps on :math:`\frac12 (V_\phi(s_t) - G_t)^2` per update, after the policy step) and uses
   :math:`b(s_t) = V_\phi(s_t)`. A baseline that depends only on the state leaves the
   gradient unbiased (:math:`E_a[\nabla\log\pi(a|s)\, b(s)] = 0`) and cuts its variance.
-  At a time limit (truncation) the return bootstraps from :math:`V_\phi(s_{final})`,
-  exactly as GAE with λ = 1 does.
-* ``normalize="returns"`` standardises the :math:`G_t` of the batch — the popular tutorial
-  trick. It is **not** a baseline: the mean it subtracts is computed from the same
-  episodes, so it depends on the actions taken (the estimate is biased, slightly), and it
-  depends on the *time step mix*, not on :math:`s_t`. It mostly acts as an adaptive step
-  size. ``normalize="advantages"`` standardises :math:`\hat A_t` after a real baseline.
+  With a critic, the advantages are GAE(γ, λ = 1): :math:`\hat A_t = G_t - V_\phi(s_t)`, where at a time
+  limit (truncation) the return bootstraps from :math:`V_\phi(s_{final})` instead of stopping. Without
+  one, a truncated episode's return is cut at the time limit.
+* ``normalize="returns"`` standardises the :math:`G_t` of the batch — the popular tutorial trick. It is
+  **not** a baseline in the unbiased sense: (1) each :math:`G_t` is part of the mean subtracted from it,
+  so the estimate is biased by :math:`O(1/N)` for :math:`N` episodes (a leave-one-out mean, computed
+  from the other episodes only, would be unbiased: see :func:`pgcourse.toy.batch_baseline_gradients`);
+  (2) it divides by a standard deviation computed from the same data; (3) one scalar for all time
+  steps and states is a poor variance reducer next to :math:`V(s_t)`. It mostly acts as an adaptive
+  step size. ``normalize="advantages"`` standardises :math:`\hat A_t` after a real baseline.
+* ``anneal_lr=True`` decays both learning rates linearly, :math:`\alpha_k = \alpha\,(1 - (k-1)/K)` at
+  update :math:`k` of :math:`K` (the last update still moves, by :math:`\alpha/K`).
+* ``max_grad_norm`` clips the policy gradient to that global L2 norm before the Adam step (``None``: no
+  clipping). The critic's gradient is not clipped. Under Adam a clip mostly changes how much an update
+  weighs in the moment estimates, not the step length.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from pgcourse._threads import torch_threads
@@ -56,7 +68,13 @@ NORMALIZE = ("none", "returns", "advantages")
 
 @dataclass(frozen=True)
 class ReinforceConfig:
-    """REINFORCE hyperparameters. Defaults solve CartPole-v1 (see ``benchmarks/``)."""
+    """REINFORCE hyperparameters. Defaults solve CartPole-v1 (see ``benchmarks/``).
+
+    The defaults are REINFORCE *with* every addition of the module docstring (value baseline,
+    normalised advantages, annealed learning rates, clipped gradients); :meth:`plain` switches
+    them all off. ``max_grad_norm=None`` (or ``inf``) means no clipping; ``anneal_lr`` decays
+    ``lr`` and ``value_lr`` linearly to ``lr / n_updates`` over the run.
+    """
 
     gamma: float = 0.99
     lr: float = 5e-3
@@ -66,23 +84,35 @@ class ReinforceConfig:
     normalize: str = "advantages"
     episodes_per_update: int = 4
     hidden: tuple[int, ...] = (64, 64)
-    max_grad_norm: float = 1.0
+    max_grad_norm: float | None = 1.0
+    anneal_lr: bool = True
     total_episodes: int = 300
+
+    @classmethod
+    def plain(cls, **overrides) -> ReinforceConfig:
+        """Textbook REINFORCE: no baseline, no normalisation, constant learning rate, no gradient clipping."""
+        fields = {"baseline": "none", "normalize": "none", "anneal_lr": False, "max_grad_norm": None}
+        return cls(**{**fields, **overrides})
+
+    @property
+    def clips_gradients(self) -> bool:
+        return self.max_grad_norm is not None and math.isfinite(self.max_grad_norm)
 
     def __post_init__(self) -> None:
         inf = float("inf")
-        validate_config(
-            self,
-            {
-                "gamma": (0, 1, "[]"),
-                "lr": (0, 1, "(]"),
-                "value_lr": (0, 1, "(]"),
-                "episodes_per_update": (1, 1024, "[]"),
-                "value_steps": (1, 1000, "[]"),
-                "max_grad_norm": (0, inf, "()"),
-                "total_episodes": (1, inf, "[)"),
-            },
-        )
+        if not isinstance(self.anneal_lr, (bool, np.bool_)):
+            raise ValueError(f"ReinforceConfig.anneal_lr={self.anneal_lr!r} must be True or False")
+        rules = {
+            "gamma": (0, 1, "[]"),
+            "lr": (0, 1, "(]"),
+            "value_lr": (0, 1, "(]"),
+            "episodes_per_update": (1, 1024, "[]"),
+            "value_steps": (1, 1000, "[]"),
+            "total_episodes": (1, inf, "[)"),
+        }
+        if self.max_grad_norm is not None:
+            rules["max_grad_norm"] = (0, inf, "(]")
+        validate_config(self, rules)
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"ReinforceConfig.hidden={self.hidden!r} must be a non-empty tuple of positive sizes")
         if self.baseline not in BASELINES:
@@ -184,26 +214,31 @@ def train_reinforce(
 
 
 def _update(policy, value_fn, pi_opt, v_opt, batch: EpisodeBatch, cfg: ReinforceConfig, k: int, frac: float):
-    """One policy step (and one critic step) on the batch of episodes; returns the metrics to log."""
+    """One policy step, then ``value_steps`` critic steps, on the batch of episodes; returns the metrics to log.
+
+    ``frac`` :math:`= 1 - (k-1)/K` scales both learning rates when ``cfg.anneal_lr``.
+    """
     m = batch.valid
     adv, returns = episode_advantages(batch, cfg, value_fn)
+    scale = frac if cfg.anneal_lr else 1.0
     for opt, base in ((pi_opt, cfg.lr), (v_opt, cfg.value_lr)):
         if opt is not None:
             for group in opt.param_groups:
-                group["lr"] = base * frac
+                group["lr"] = base * scale
     dist = policy.distribution(batch.obs[m])
     log_probs = dist.log_prob(batch.actions[m])
-    loss = reinforce_loss(log_probs, adv[m])
+    loss = reinforce_loss(log_probs, adv[m])  # a mean over all valid steps of the batch
     check_finite(loss, "REINFORCE policy loss", k)
     pi_opt.zero_grad(set_to_none=True)
     loss.backward()
-    gn = float(torch.nn.utils.clip_grad_norm_(policy.logits.parameters(), cfg.max_grad_norm))  # norm before clipping
+    max_norm = cfg.max_grad_norm if cfg.clips_gradients else float("inf")  # inf: the norm, no clipping
+    gn = float(torch.nn.utils.clip_grad_norm_(policy.logits.parameters(), max_norm))  # norm before clipping
     pi_opt.step()
     metrics = {
         "policy_loss": loss.item(),
         "entropy": dist.entropy().mean().item(),
         "grad_norm": gn,
-        "lr": cfg.lr * frac,
+        "lr": cfg.lr * scale,
     }
     if value_fn is not None:
         obs, targets = batch.obs[m], returns[m]

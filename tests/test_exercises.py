@@ -726,7 +726,7 @@ def _notebook_function(notebook: str, name: str):
     (source,) = [
         "".join(c["source"]) for c in cells if c["cell_type"] == "code" and f"def {name}(" in "".join(c["source"])
     ]
-    namespace: dict = {}
+    namespace: dict = {"torch": torch}  # the notebooks import torch in their first cell
     exec(source, namespace)
     return namespace[name]
 

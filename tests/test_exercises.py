@@ -6,7 +6,9 @@ variable names), independently of the mistake tables inside ``pgcourse.exercises
 
 from __future__ import annotations
 
+import json
 import math
+import pathlib
 
 import pytest
 import torch
@@ -15,15 +17,20 @@ import pgcourse
 from pgcourse import exercises as ex
 from pgcourse.exercises import (
     CheckResult,
+    check_a2c_loss,
     check_approx_kl,
     check_clipped_surrogate,
+    check_debug_gae,
+    check_debug_ppo_update,
     check_discounted_returns,
     check_explained_variance,
     check_gae,
     check_gaussian_log_prob,
     check_normalized_advantages,
+    check_optimal_baseline_scale,
     check_reinforce_loss,
     check_surrogate,
+    check_tanh_gaussian_log_prob,
     show_source,
 )
 
@@ -31,10 +38,15 @@ CHECKERS = {
     "discounted_returns": check_discounted_returns,
     "reinforce_loss": check_reinforce_loss,
     "normalized_advantages": check_normalized_advantages,
+    "optimal_baseline_scale": check_optimal_baseline_scale,
     "gae": check_gae,
+    "debug_gae": check_debug_gae,
+    "a2c_loss": check_a2c_loss,
     "surrogate": check_surrogate,
     "clipped_surrogate": check_clipped_surrogate,
+    "debug_ppo_update": check_debug_ppo_update,
     "gaussian_log_prob": check_gaussian_log_prob,
+    "tanh_gaussian_log_prob": check_tanh_gaussian_log_prob,
     "approx_kl": check_approx_kl,
     "explained_variance": check_explained_variance,
 }
@@ -100,14 +112,55 @@ def ev_solution(values, returns):
     return 1 - (returns - values).var() / returns.var()  # the unbiased variance cancels out
 
 
+def beta_star_solution(g0, h):
+    g0c, hc = g0 - g0.mean(dim=0), h - h.mean(dim=0)
+    return (g0c * hc).sum() / (hc * hc).sum()  # the 1/(n − 1) of both moments cancels
+
+
+def a2c_solution(log_probs, values, entropy, advantages, returns, vf_coef, ent_coef):
+    policy_loss = -(log_probs * advantages.detach()).mean()
+    value_loss = 0.5 * torch.nn.functional.mse_loss(values, returns)
+    return policy_loss + vf_coef * value_loss - ent_coef * entropy.mean()
+
+
+def tanh_solution(u, mean, log_std):
+    log_gauss = torch.distributions.Normal(mean, log_std.exp()).log_prob(u)
+    log_det = 2 * (math.log(2) - u - torch.nn.functional.softplus(-2 * u))  # log(1 − tanh² u), stably
+    return (log_gauss - log_det).sum(-1)
+
+
+def ppo_update_solution(params, actions, returns, clip_eps, lr, n_epochs):
+    params = params.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([params], lr=lr)
+    with torch.no_grad():
+        old_log_probs = torch.log_softmax(params[..., :-1], dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        advantages = returns - params[..., -1]
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    for _ in range(n_epochs):
+        logits, values = params[..., :-1], params[..., -1]
+        log_probs = torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        ratio = torch.exp(log_probs - old_log_probs)
+        policy_loss = -torch.min(ratio * advantages, torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * advantages).mean()
+        loss = policy_loss + 0.5 * ((values - returns) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return params.detach()
+
+
 SOLUTIONS = {
     "discounted_returns": returns_solution,
     "reinforce_loss": reinforce_solution,
     "normalized_advantages": advantages_solution,
+    "optimal_baseline_scale": beta_star_solution,
     "gae": gae_solution,
+    "debug_gae": gae_solution,
+    "a2c_loss": a2c_solution,
     "surrogate": surrogate_solution,
     "clipped_surrogate": clipped_solution,
+    "debug_ppo_update": ppo_update_solution,
     "gaussian_log_prob": gaussian_solution,
+    "tanh_gaussian_log_prob": tanh_solution,
     "approx_kl": kl_solution,
     "explained_variance": ev_solution,
 }
@@ -267,6 +320,77 @@ def gaussian_no_log_std(actions, mean, log_std):
     return (-((actions - mean) ** 2) / (2 * torch.exp(2 * log_std)) - 0.5 * math.log(2 * math.pi)).sum(-1)
 
 
+def gae_loop(rewards, values, next_values, terminated, truncated, gamma, lam, *, skip_last, next_row, cut_trunc):
+    """The debugging exercise's GAE loop, with each of its three bugs present or fixed."""
+    T = len(rewards)
+    adv, last = torch.zeros_like(rewards), 0.0
+    for t in reversed(range(T - 1 if skip_last else T)):
+        v_next = values[t + 1] if next_row and t + 1 < T else next_values[t]
+        delta = rewards[t] + gamma * (1 - terminated[t]) * v_next - values[t]
+        keep = (1 - terminated[t]) * ((1 - truncated[t]) if cut_trunc else 1)
+        last = delta + gamma * lam * keep * last
+        adv[t] = last
+    return adv
+
+
+def gae_loop_with(**bugs):
+    return lambda *args: gae_loop(*args, **bugs)
+
+
+def ppo_update_with(*, old_inside, detach, all_elements):
+    """The debugging exercise's PPO update, with each of its three bugs present or fixed."""
+
+    def update(params, actions, returns, clip_eps, lr, n_epochs):
+        params = params.detach().clone().requires_grad_(True)
+        optimizer = torch.optim.SGD([params], lr=lr)
+
+        def log_pi():
+            return torch.log_softmax(params[..., :-1], dim=-1).gather(-1, actions[..., None])[..., 0]
+
+        old = log_pi().detach()
+        raw = returns - (params[..., -1].detach() if detach else params[..., -1])
+        for _ in range(n_epochs):
+            log_probs = log_pi()
+            if old_inside:
+                old = log_probs.detach()
+            ratio = (log_probs - old).exp()
+            dim = None if all_elements else 0
+            adv = (raw - raw.mean(dim=dim, keepdim=dim is not None)) / (
+                raw.std(dim=dim, keepdim=dim is not None) + 1e-8
+            )
+            policy_loss = -torch.min(ratio * adv, ratio.clamp(1 - clip_eps, 1 + clip_eps) * adv).mean()
+            loss = policy_loss + 0.5 * ((params[..., -1] - returns) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return params.detach()
+
+    return update
+
+
+def beta_per_component(g0, h):
+    return torch.stack(
+        [torch.cov(torch.stack([g0[:, k], h[:, k]]))[0, 1] / h[:, k].var() for k in range(h.shape[1])]
+    ).mean()
+
+
+def beta_mixed_ddof(g0, h):  # torch.cov divides by n − 1, var(correction=0) by n
+    return (
+        sum(torch.cov(torch.stack([g0[:, k], h[:, k]]))[0, 1] for k in range(h.shape[1])) / h.var(0, correction=0).sum()
+    )
+
+
+def tanh_naive(u, mean, log_std):
+    log_gauss = torch.distributions.Normal(mean, log_std.exp()).log_prob(u).sum(-1)
+    return log_gauss - torch.log(1 - torch.tanh(u) ** 2 + 1e-6).sum(-1)
+
+
+def tanh_gauss_at_action(u, mean, log_std):
+    a = torch.tanh(u)
+    log_det = 2 * (math.log(2) - u - torch.nn.functional.softplus(-2 * u))
+    return (torch.distributions.Normal(mean, log_std.exp()).log_prob(a) - log_det).sum(-1)
+
+
 WRONG = [
     # (exercise, learner function, mistake key, keyword the hint must contain)
     ("discounted_returns", returns_leaking, "ignores_dones", "(1 − done_t)"),
@@ -336,6 +460,81 @@ WRONG = [
     ("explained_variance", lambda v, g: (g - v).var() / g.var(), "missing_one_minus", "1 − that"),
     ("explained_variance", lambda v, g: torch.corrcoef(torch.stack([v, g]))[0, 1], "correlation", "Correlation"),
     ("explained_variance", lambda v, g: 1 - ((g - v) ** 2).mean() / g.var(), "uncentred_residual", "MSE"),
+    ("optimal_baseline_scale", lambda g0, h: 1 / beta_star_solution(g0, h), "inverted", "denominator"),
+    ("optimal_baseline_scale", beta_per_component, "per_component", "sum the covariances"),
+    ("optimal_baseline_scale", lambda g0, h: (g0 * h).mean(0).sum() / (h**2).mean(0).sum(), "uncentred", "Centre"),
+    ("optimal_baseline_scale", beta_mixed_ddof, "mixed_normalisation", "n − 1"),
+    ("optimal_baseline_scale", lambda g0, h: -beta_star_solution(g0, h), "wrong_sign", "minus sign"),
+    ("debug_gae", gae_loop_with(skip_last=True, next_row=True, cut_trunc=False), "last_step+next_row+leak", "T − 1"),
+    ("debug_gae", gae_loop_with(skip_last=False, next_row=True, cut_trunc=False), "next_row+leak", "*next* episode"),
+    ("debug_gae", gae_loop_with(skip_last=False, next_row=False, cut_trunc=False), "leak", "stop the recursion"),
+    ("debug_gae", gae_loop_with(skip_last=True, next_row=False, cut_trunc=True), "last_step", "last row"),
+    ("debug_gae", gae_loop_with(skip_last=False, next_row=True, cut_trunc=True), "next_row", "wrong bootstrap"),
+    (
+        "a2c_loss",
+        lambda lp, v, e, a, r, cv, ce: -(lp * a.detach()).mean() + cv * 0.5 * ((v - r) ** 2).mean() + ce * e.mean(),
+        "entropy_sign",
+        "subtracted",
+    ),
+    (
+        "a2c_loss",
+        lambda lp, v, e, a, r, cv, ce: (
+            -(lp * a.detach()).mean() + cv * torch.nn.functional.mse_loss(v, r) - ce * e.mean()
+        ),
+        "missing_half",
+        "½",
+    ),
+    (
+        "a2c_loss",
+        lambda lp, v, e, a, r, cv, ce: -(lp * a).mean() + cv * 0.5 * ((v - r) ** 2).mean() - ce * e.mean(),
+        "no_detach",
+        "advantages.detach()",
+    ),
+    (
+        "a2c_loss",
+        lambda lp, v, e, a, r, cv, ce: a2c_solution(lp, v, e, a, r, ce, cv),
+        "swapped_coefficients",
+        "vf_coef",
+    ),
+    (
+        "a2c_loss",
+        lambda lp, v, e, a, r, cv, ce: -(lp * a.detach()).sum() + cv * 0.5 * ((v - r) ** 2).sum() - ce * e.sum(),
+        "sum",
+        "learning rate",
+    ),
+    (
+        "debug_ppo_update",
+        ppo_update_with(old_inside=True, detach=False, all_elements=False),
+        "old_after_update+wrong_axis",
+        "before the first optimizer step",
+    ),
+    (
+        "debug_ppo_update",
+        ppo_update_with(old_inside=False, detach=False, all_elements=False),
+        "no_detach+wrong_axis",
+        "constants",
+    ),
+    ("debug_ppo_update", ppo_update_with(old_inside=False, detach=True, all_elements=False), "wrong_axis", "T·N"),
+    ("debug_ppo_update", ppo_update_with(old_inside=False, detach=False, all_elements=True), "no_detach", "V(s)"),
+    ("debug_ppo_update", ppo_update_with(old_inside=True, detach=True, all_elements=True), "old_after_update", "ratio"),
+    (
+        "tanh_gaussian_log_prob",
+        lambda u, m, s: torch.distributions.Normal(m, s.exp()).log_prob(u).sum(-1),
+        "no_correction",
+        "1 − tanh² u",
+    ),
+    ("tanh_gaussian_log_prob", tanh_gauss_at_action, "gaussian_at_action", "evaluate log N(u"),
+    ("tanh_gaussian_log_prob", tanh_naive, "unstable_correction", "softplus"),
+    (
+        "tanh_gaussian_log_prob",
+        lambda u, m, s: (
+            tanh_solution(u, m, s)
+            + (2 * (math.log(2) - u - torch.nn.functional.softplus(-2 * u))).sum(-1)
+            - (2 * (math.log(2) - u - torch.nn.functional.softplus(-2 * u))).sum()
+        ),
+        "correction_summed_over_batch",
+        "last axis",
+    ),
 ]
 
 
@@ -513,3 +712,82 @@ def test_surrogate_reference_is_the_tabular_surrogate_and_its_gradient_is_the_po
     theta = torch.tensor(DEFAULT_THETA, requires_grad=True)
     surrogate_reference(theta, d, adv).backward()
     assert np.allclose(theta.grad.numpy(), mdp.exact_gradient(DEFAULT_THETA), atol=1e-14)
+
+
+# ---- the new exercises: derivation, debugging, squashed Gaussian ----------------------------
+
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _notebook_function(notebook: str, name: str):
+    """The function ``name`` as defined by the notebook's own exercise cell (the code the learner starts from)."""
+    cells = json.loads((NOTEBOOKS / notebook).read_text())["cells"]
+    (source,) = [
+        "".join(c["source"]) for c in cells if c["cell_type"] == "code" and f"def {name}(" in "".join(c["source"])
+    ]
+    namespace: dict = {"torch": torch}  # the notebooks import torch in their first cell
+    exec(source, namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize(
+    ("notebook", "name", "checker", "key"),
+    [
+        ("04_gae.ipynb", "my_gae_loop", check_debug_gae, "last_step+next_row+leak"),
+        ("07_ppo.ipynb", "my_ppo_update", check_debug_ppo_update, "old_after_update+wrong_axis"),
+    ],
+)
+def test_the_notebooks_buggy_code_has_all_its_bugs_diagnosed(notebook, name, checker, key):
+    result = checker(_notebook_function(notebook, name))
+    assert not result.passed and result.mistake == key, str(result)
+    assert result.message.startswith(("Not yet: 3 of the 3 bugs remain", "Not yet: 2 of the 3 bugs remain"))
+
+
+def test_a_bug_hidden_by_another_is_announced_not_named():
+    result = check_debug_ppo_update(ppo_update_with(old_inside=True, detach=False, all_elements=True))
+    assert result.mistake == "old_after_update"  # with r ≡ 1 the missing detach changes nothing
+    assert "whether “the policy loss trains the critic” is fixed shows only once" in result.message
+    assert "before the first optimizer step" in result.hint and "Fix it" in result.hint
+
+
+def test_debugging_hints_come_one_at_a_time():
+    result = check_debug_gae(gae_loop_with(skip_last=True, next_row=True, cut_trunc=False))
+    assert "3 of the 3 bugs remain" in result.message
+    assert "last row" in result.hint and "recursion" not in result.hint  # only the first bug's hint
+
+
+def test_beta_star_reference_equals_the_baseline_demos_closed_form():
+    from pgcourse import demos
+    from pgcourse.exercises.advantages import optimal_baseline_scale
+
+    study = demos.baseline_study(n=500)
+    n = study.g0.shape[0]
+    mine = optimal_baseline_scale(torch.as_tensor(study.g0.reshape(n, -1)), torch.as_tensor(study.h.reshape(n, -1)))
+    assert float(mine) == pytest.approx(demos.optimal_baseline_scale(study.g0, study.h), rel=1e-12)
+
+
+def test_tanh_reference_equals_torch_transformed_distribution_and_stays_finite():
+    from torch.distributions import Independent, Normal, TanhTransform, TransformedDistribution
+
+    from pgcourse.exercises.continuous import tanh_gaussian_log_prob
+
+    g = torch.Generator().manual_seed(0)
+    u, mean, log_std = (
+        torch.randn(64, 3, generator=g),
+        torch.randn(64, 3, generator=g),
+        0.3 * torch.randn(3, generator=g),
+    )
+    plain = TransformedDistribution(Independent(Normal(mean, log_std.exp()), 1), [TanhTransform()])  # no cache: atanh
+    assert torch.allclose(tanh_gaussian_log_prob(u, mean, log_std), plain.log_prob(torch.tanh(u)), atol=1e-4)
+    saturated = tanh_gaussian_log_prob(torch.tensor([[12.0]]), torch.zeros(1, 1), torch.zeros(1))
+    assert torch.isfinite(saturated).all() and torch.tanh(torch.tensor(12.0)) == 1.0  # naive log(1 − tanh²) = −inf
+    assert float(saturated) == pytest.approx(
+        -0.5 * 144 - 0.5 * math.log(2 * math.pi) + 2 * 12 - 2 * math.log(2), abs=1e-3
+    )
+
+
+def test_the_course_has_at_least_twelve_exercises_two_of_them_debugging():
+    assert len(ex.EXERCISES) >= 12
+    assert sum(name.startswith("debug_") for name in ex.EXERCISES) >= 2
+    assert set(CHECKERS) == set(ex.EXERCISES)

@@ -19,19 +19,27 @@ an error inside your function is reported in one line, without a traceback.
 
 One module per lesson (``from pgcourse.exercises import check_gae`` re-exports them all):
 
-==============================  ===============================================  ========
-module                          checkers                                         notebook
-==============================  ===============================================  ========
-``exercises.returns``           check_discounted_returns, check_reinforce_loss   02
-``exercises.advantages``        check_normalized_advantages                      03
-``exercises.gae``               check_gae                                        04
-``exercises.trust``             check_surrogate                                  06
-``exercises.ppo``               check_clipped_surrogate                          07
-``exercises.continuous``        check_gaussian_log_prob                          08
-``exercises.diagnostics``       check_approx_kl, check_explained_variance        09
-``exercises.engine``            the machinery: cases, known mistakes, verdicts   --
-``exercises.reveal``            show_source                                      --
-==============================  ===============================================  ========
+==============================  ===================================================  ========
+module                          checkers                                             notebook
+==============================  ===================================================  ========
+``exercises.returns``           check_discounted_returns, check_reinforce_loss       02
+``exercises.advantages``        check_normalized_advantages,                         03
+                                check_optimal_baseline_scale (a derivation)
+``exercises.gae``               check_gae, check_debug_gae (a debugging exercise)    04
+``exercises.a2c``               check_a2c_loss                                       05
+``exercises.trust``             check_surrogate                                      06
+``exercises.ppo``               check_clipped_surrogate,                             07
+                                check_debug_ppo_update (a debugging exercise)
+``exercises.continuous``        check_gaussian_log_prob,                             08
+                                check_tanh_gaussian_log_prob
+``exercises.diagnostics``       check_approx_kl, check_explained_variance            09
+``exercises.engine``            the machinery: cases, known mistakes, verdicts       --
+``exercises.reveal``            show_source                                          --
+==============================  ===================================================  ========
+
+A *debugging* exercise starts from code with planted bugs instead of a stub: its check
+says which bugs remain and hints at the first of them, one at a time. A *derivation*
+asks for a number (here β*), computed by your function from the data it is given.
 
 Symbols are those of :mod:`pgcourse.returns` and :mod:`pgcourse.diagnostics`:
 ``r_t`` reward, ``γ`` discount, ``λ`` GAE weight, ``G_t`` return, ``V(s_t)`` value,
@@ -39,19 +47,41 @@ Symbols are those of :mod:`pgcourse.returns` and :mod:`pgcourse.diagnostics`:
 ``μ`` and ``σ = exp(log_std)`` the mean and standard deviation of a Gaussian policy.
 """
 
-from pgcourse.exercises.advantages import ADVANTAGES, check_normalized_advantages
-from pgcourse.exercises.continuous import GAUSSIAN, check_gaussian_log_prob
+from pgcourse.exercises.a2c import A2C_LOSS, check_a2c_loss
+from pgcourse.exercises.advantages import (
+    ADVANTAGES,
+    BETA_STAR,
+    check_normalized_advantages,
+    check_optimal_baseline_scale,
+)
+from pgcourse.exercises.continuous import GAUSSIAN, TANH_GAUSSIAN, check_gaussian_log_prob, check_tanh_gaussian_log_prob
 from pgcourse.exercises.diagnostics import EV, KL, check_approx_kl, check_explained_variance
 from pgcourse.exercises.engine import CheckResult, Exercise
-from pgcourse.exercises.gae import GAE, check_gae
-from pgcourse.exercises.ppo import CLIPPED, check_clipped_surrogate
+from pgcourse.exercises.gae import DEBUG_GAE, GAE, check_debug_gae, check_gae
+from pgcourse.exercises.ppo import CLIPPED, DEBUG_PPO, check_clipped_surrogate, check_debug_ppo_update
 from pgcourse.exercises.returns import REINFORCE, RETURNS, check_discounted_returns, check_reinforce_loss
 from pgcourse.exercises.reveal import SourceView, show_source
 from pgcourse.exercises.trust import SURROGATE, check_surrogate
 
 #: Every exercise of the course by name, in the order the notebooks meet them.
 EXERCISES: dict[str, Exercise] = {
-    ex.name: ex for ex in (RETURNS, REINFORCE, ADVANTAGES, GAE, SURROGATE, CLIPPED, GAUSSIAN, KL, EV)
+    ex.name: ex
+    for ex in (
+        RETURNS,
+        REINFORCE,
+        ADVANTAGES,
+        BETA_STAR,
+        GAE,
+        DEBUG_GAE,
+        A2C_LOSS,
+        SURROGATE,
+        CLIPPED,
+        DEBUG_PPO,
+        GAUSSIAN,
+        TANH_GAUSSIAN,
+        KL,
+        EV,
+    )
 }
 
 __all__ = [
@@ -61,10 +91,15 @@ __all__ = [
     "check_discounted_returns",
     "check_reinforce_loss",
     "check_normalized_advantages",
+    "check_optimal_baseline_scale",
     "check_gae",
+    "check_debug_gae",
+    "check_a2c_loss",
     "check_surrogate",
     "check_clipped_surrogate",
+    "check_debug_ppo_update",
     "check_gaussian_log_prob",
+    "check_tanh_gaussian_log_prob",
     "check_approx_kl",
     "check_explained_variance",
     "show_source",

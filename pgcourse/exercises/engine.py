@@ -11,6 +11,7 @@ exercise: its ``reference``, its :class:`Case` inputs and its table of :class:`M
 from __future__ import annotations
 
 import html
+import itertools
 import numbers
 import textwrap
 import warnings
@@ -125,6 +126,45 @@ class Exercise:
     scalar: bool = False  # output is one number
     differentiable: bool = False  # output must be a tensor connected to the autograd graph (a loss)
     recursive: bool = False  # backward-in-time recursion: report the *latest* differing step
+
+
+@dataclass(frozen=True)
+class Bug:
+    """A bug planted in the code of a debugging exercise: ``title`` names it, ``hint`` says where to look.
+
+    ``hidden_by`` is the key of another bug that makes this one invisible while it remains (same output).
+    """
+
+    key: str
+    title: str
+    hint: str
+    hidden_by: str | None = None
+
+
+def remaining_bugs(
+    bugs: tuple[Bug, ...], with_bugs: Callable[[frozenset[str]], Callable[..., Any]]
+) -> tuple[Mistake, ...]:
+    """One :class:`Mistake` per set of ``bugs`` that can still be seen; ``with_bugs(keys)`` is the code with them.
+
+    The verdict names every bug that remains and gives the hint of the first of them only: one hint at a time.
+    A bug hidden by another one that remains is not named but announced as not checkable yet.
+    """
+    found = []
+    for size in range(len(bugs), 0, -1):
+        for left in itertools.combinations(bugs, size):
+            keys = {b.key for b in left}
+            if any(b.hidden_by in keys for b in left):
+                continue  # the same output as without the hidden bug
+            names = "; ".join(b.title for b in left)
+            title = f"{size} of the {len(bugs)} bugs {'remain' if size > 1 else 'remains'} ({names})"
+            hidden = [b for b in bugs if b.hidden_by in keys]
+            if hidden:
+                by = next(b for b in left if b.key == hidden[0].hidden_by)
+                title += f"; whether “{hidden[0].title}” is fixed shows only once “{by.title}” is"
+            then = " Fix it, run the cell, then check again." if size > 1 or hidden else ""
+            key = "+".join(b.key for b in left)
+            found.append(Mistake(key, title, left[0].hint + then, (with_bugs(frozenset(keys)),)))
+    return tuple(found)
 
 
 def floats(*values: float) -> torch.Tensor:
@@ -487,5 +527,3 @@ def _check_quietly(ex: Exercise, fn: Any) -> CheckResult:
         )
     message, hint, details = _generic_failure(ex, case, got, expected)
     return CheckResult(ex.name, False, message, hint=hint, details=details)
-
-

@@ -1,4 +1,4 @@
-r"""Notebook 04 (GAE): generalised advantage estimation with terminated and truncated steps."""
+r"""Notebook 04 (GAE): generalised advantage estimation with terminated and truncated steps, and a loop to debug."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from torch import Tensor
 
 from pgcourse.exercises.engine import (
     Args,
+    Bug,
     Case,
     CheckResult,
     Exercise,
@@ -17,12 +18,13 @@ from pgcourse.exercises.engine import (
     floats,
     mask,
     randn,
+    remaining_bugs,
     run_check,
     scan_back,
 )
 from pgcourse.returns import gae
 
-__all__ = ["check_gae"]
+__all__ = ["check_debug_gae", "check_gae"]
 
 
 def _delta(r: Tensor, v: Tensor, nv: Tensor, term: Tensor, gamma: float) -> Tensor:
@@ -200,3 +202,73 @@ def check_gae(fn: Callable[..., Any]) -> CheckResult:
     recursion, TD errors or λ-returns returned instead of advantages.
     """
     return run_check(GAE, fn)
+
+
+# --------------------------------------------------------------------------------------
+# Debugging: a GAE loop with three truncation bugs
+# --------------------------------------------------------------------------------------
+
+
+def _gae_with(bugs: frozenset[str]) -> Callable[..., Tensor]:
+    """The GAE loop of the notebook's cell with the ``bugs`` still in it (keys of :data:`GAE_BUGS`)."""
+
+    def loop(r: Tensor, v: Tensor, nv: Tensor, term: Tensor, trunc: Tensor, gamma: float, lam: float) -> Tensor:
+        successor = torch.cat([v[1:], nv[-1:]]) if "next_row" in bugs else nv
+        cut = (1.0 - term) if "leak" in bugs else (1.0 - term) * (1.0 - trunc)
+        delta, carry = _delta(r, v, successor, term, gamma), gamma * lam * cut
+        if "last_step" in bugs:
+            return torch.cat([scan_back(delta[:-1], carry[:-1]), torch.zeros(1)])
+        return scan_back(delta, carry)
+
+    return loop
+
+
+GAE_BUGS = (
+    Bug(
+        "last_step",
+        "the last step of the rollout gets no advantage",
+        "Look at the last row of the batch (t = T − 1): its advantage stays 0. The rollout merely stopped "
+        "there — a truncation by the batch — and next_values[T − 1] holds the value of the state that "
+        "follows, so that step has a TD error like any other.",
+    ),
+    Bug(
+        "next_row",
+        "the bootstrap value comes from the next row of the buffer",
+        "Where an episode was truncated, the next row of the buffer is the first state of the *next* episode, "
+        "not the successor of s_t: its value is the wrong bootstrap. The successor's value is passed in its own "
+        "argument.",
+    ),
+    Bug(
+        "leak",
+        "the advantage leaks across a truncation",
+        "At a truncation the recursion still adds γλ·A_{t+1}, the advantage of the next episode's first step. "
+        "Truncation keeps the bootstrap in δ_t but must stop the recursion, like termination does.",
+    ),
+)
+
+
+DEBUG_GAE = Exercise(
+    name="debug_gae",
+    formula=GAE.formula,
+    reference=GAE.reference,
+    cases=GAE.cases[:2]
+    + (
+        Case(
+            "eight steps: truncated at 2 and 5, batch ends mid-episode (γ = 0.95, λ = 0.9)",
+            lambda: {**_gae_case(40, 8, terminated=(), truncated=(2, 5)), "gamma": 0.95, "lam": 0.9},
+        ),
+    ),
+    mistakes=remaining_bugs(GAE_BUGS, _gae_with),
+    recursive=True,
+)
+
+
+def check_debug_gae(fn: Callable[..., Any]) -> CheckResult:
+    r"""Check the repaired GAE loop ``fn(rewards, values, next_values, terminated, truncated, gamma, lam)``.
+
+    Same arguments and result as :func:`check_gae` (notebook 04). Says which of the three
+    planted truncation bugs remain (no advantage for the rollout's last step, the
+    bootstrap taken from the next row of the buffer, the recursion not cut at a
+    truncation) and hints at the first of them.
+    """
+    return run_check(DEBUG_GAE, fn)

@@ -91,7 +91,8 @@ class SliderDemo(widgets.VBox):
       ``refresh(artists, result)``, which sets their new data (``set_data``, ``set_text``, ...) and may change
       axis limits or other artists, returning a key for that other state (``None``: nothing else changed). The
       rest of the figure is rendered once per static state (the key and the limits of every other axis) into a
-      background image, laid out for its tick labels; a move restores it, draws the changed artists on top and encodes the PNG.
+      background image, laid out for its tick labels; a move restores it, draws the changed artists on top and
+      encodes the PNG.
 
     ``last_timing`` holds the seconds of the last update (``compute``, ``draw`` with PNG encoding, ``total``).
     Each control is an attribute named after its key (``demo.lam_slider``); ``last_result`` is the last

@@ -224,6 +224,8 @@ class SliderDemo(widgets.VBox):
             key = (self._refresh(self._artists, result), *(_limits(ax) for ax in fig.axes if ax not in moving))
             canvas = fig.canvas
             if key not in self._backgrounds:
+                for ax in fig.axes:
+                    ax.set_in_layout(True)  # set_position (below) took the axes out of the layout
                 fig.set_layout_engine("constrained")
                 canvas.draw()  # animated artists are left out of a full draw: this is the background
                 fig.set_layout_engine("none")

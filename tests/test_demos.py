@@ -311,3 +311,43 @@ def test_the_figure_is_reused_with_a_fixed_layout():
     assert [ax.get_position().bounds for ax in fig.axes] != first[:1] * 2
     assert set(demo.last_timing) == {"compute", "draw", "total"} and demo.last_timing["total"] > 0
     assert _has_png(demo)
+
+
+def test_in_place_demo_blits_over_one_background_per_static_state():
+    """refresh moves artists over a kept background; new axis limits render (and keep) a new one; redraw resets."""
+    s = widgets.IntSlider(value=1, min=1, max=20)
+
+    def draw(fig, k):
+        ax = fig.subplots()
+        (line,) = ax.plot([0, 1], [0, k])
+        ax.set_ylim(0, 10)
+        return [line, ax.title]
+
+    def refresh(artists, k):
+        artists[0].set_ydata([0, k])
+        artists[1].set_text(f"k = {k}")
+        if k > 10:
+            artists[0].axes.set_ylim(0, 20)
+
+    demo = demos.SliderDemo({"s": s}, lambda s: s, draw, lambda r: f"{r}", refresh=refresh)
+    first = demo.figure_output.outputs[0]["data"]["image/png"]
+    s.value = 5
+    assert len(demo._backgrounds) == 1 and demo.figure_output.outputs[0]["data"]["image/png"] != first
+    assert demo._artists[0].get_animated() and demo._artists[1].get_text() == "k = 5"
+    s.value = 15  # the limits change: a second background
+    assert len(demo._backgrounds) == 2 and demo._figure.axes[0].get_ylim() == (0, 20)
+    demo.prerender([3, 4, 18])  # states already rendered: nothing new, and what is shown stays
+    assert len(demo._backgrounds) == 2 and demo.last_result == 15 and demo._artists[1].get_text() == "k = 15"
+    demo.redraw()
+    assert len(demo._backgrounds) == 1 and demo.n_updates == 4 and _has_png(demo)
+
+
+def test_keep_limits_changes_rarely_and_rounds_outward():
+    fig, (ax,) = demos.widget.static_figure(1, (3, 2))
+    ax.set_ylim(0, 10)
+    demos.widget.keep_limits(ax, 1.0, 9.0)  # fits and fills 80 %: unchanged
+    assert ax.get_ylim() == (0, 10)
+    demos.widget.keep_limits(ax, 0.0, 12.3)  # leaves the range: padded, rounded outward to a step of 5
+    assert ax.get_ylim() == (0, 15)
+    demos.widget.keep_limits(ax, 0.0, 1.0)  # fills under 40 %: shrinks
+    assert ax.get_ylim() == (0, 1.5)

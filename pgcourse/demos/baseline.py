@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from pgcourse.demos.widget import (
     ACTION_NAMES,
     SliderDemo,
     check_range,
+    keep_limits,
     make_slider,
     policy_theta,
     readout_table,
+    set_box,
     static_figure,
 )
 from pgcourse.plots import OKABE_ITO, course_style, style_cycle
@@ -189,31 +193,42 @@ def _component(result: BaselineResult) -> tuple[int, int]:
     return int(s), int(a)
 
 
-def _draw_variance_curve(ax: Axes, r: BaselineResult, marks: Sequence[tuple[float, float]] = ()) -> None:
+def _draw_variance_curve(ax: Axes, r: BaselineResult, marks: Sequence[tuple[float, float]] = ()) -> list[Line2D]:
+    """The variance against β, the β* and β = 1 lines, and the measured points ``marks`` (returned)."""
     ax.plot(r.betas, r.variance_curve, color=OKABE_ITO[0], label=r"tr Var $\hat g(\beta)$")
     ax.axvline(r.beta_star, color=OKABE_ITO[2], linestyle="--", label=rf"$\beta^*$ = {r.beta_star:.2f}")
     ax.axvline(1.0, color=OKABE_ITO[1], linestyle=":", label=r"$\beta$ = 1 (b = V)")
-    for j, (b, v) in enumerate(marks or ((r.beta, r.variance),)):
-        ax.plot([b], [v], "o", color="black", markersize=8, zorder=3, label="measured" if j == 0 else None)
+    dots = [
+        ax.plot([b], [v], "o", color="black", markersize=8, zorder=3, label="measured" if j == 0 else None)[0]
+        for j, (b, v) in enumerate(marks or ((r.beta, r.variance),))
+    ]
     ax.set_xlabel(r"baseline strength $\beta$  ($b = \beta V$)")
     ax.set_ylabel("variance per trajectory")
     ax.set_ylim(0, 1.7 * r.variance_curve.max())
     ax.legend(fontsize=9, loc="upper left")
+    return dots
 
 
-def _draw_spread(ax: Axes, results: Sequence[BaselineResult], comp: tuple[int, int]) -> None:
-    """Box plots (whiskers 5–95 %) of one gradient component at each β, sample means, and the exact mean."""
+def _draw_spread(
+    ax: Axes, results: Sequence[BaselineResult], comp: tuple[int, int], labels: Sequence[str] | None = None
+) -> tuple[dict[str, list], Line2D]:
+    """Box plots (whiskers 5–95 %) of one gradient component at each β, sample means, and the exact mean.
+
+    Returns the boxes (``ax.boxplot``'s dict) and the line of sample means. ``labels``: the boxes' tick labels
+    (default: their β).
+    """
     s, a = comp
     data = [r.samples[:, s, a] for r in results]
     box = ax.boxplot(data, whis=(5, 95), showfliers=False, patch_artist=True, widths=0.5)
     for j, patch in enumerate(box["boxes"]):
         patch.set(facecolor=style_cycle(j)["color"], alpha=0.35, linestyle=style_cycle(j)["linestyle"])
-    ax.plot(range(1, len(data) + 1), [d.mean() for d in data], "o", color="black", label="sample mean")
+    (means,) = ax.plot(range(1, len(data) + 1), [d.mean() for d in data], "o", color="black", label="sample mean")
     ax.axhline(results[0].exact_gradient[s, a], color="black", linewidth=1.5, linestyle="--",
                label="exact mean (every β)")
-    ax.set_xticks(range(1, len(data) + 1), [rf"$\beta$ = {r.beta:.2f}" for r in results])
+    ax.set_xticks(range(1, len(data) + 1), labels or [rf"$\beta$ = {r.beta:.2f}" for r in results])
     ax.set_ylabel(rf"per-trajectory $\hat g$ for $\theta_{{{s},{ACTION_NAMES[a]}}}$")
     ax.legend(fontsize=9, loc="upper right")
+    return box, means
 
 
 def static_baseline_variance(
@@ -243,12 +258,22 @@ def baseline_demo(study: BaselineStudy | None = None) -> SliderDemo:
     def compute(beta_slider: float) -> BaselineResult:
         return baseline_variance(beta_slider, study)
 
-    def draw(fig: Figure, r: BaselineResult) -> None:
+    def draw(fig: Figure, r: BaselineResult) -> dict[str, Any]:
         ax1, ax2 = fig.subplots(1, 2)
-        _draw_variance_curve(ax1, r)
-        ax1.set_title(rf"$\beta$ = {r.beta:.2f}: variance {r.variance:.3f}")
-        _draw_spread(ax2, [zero, r], comp)
+        (dot,) = _draw_variance_curve(ax1, r)
+        box, means = _draw_spread(ax2, [zero, r], comp, labels=[r"$\beta$ = 0", r"$\beta$ of the slider"])
         ax2.set_title("spread of one gradient component")
+        return {"dot": dot, "title": ax1.title, "box": box, "means": means}
+
+    def refresh(artists: dict[str, Any], r: BaselineResult) -> None:
+        artists["dot"].set_data([r.beta], [r.variance])
+        artists["title"].set_text(rf"$\beta$ = {r.beta:.2f}: variance {r.variance:.3f}")
+        samples = r.samples[:, comp[0], comp[1]]
+        set_box(artists["box"], 1, samples)
+        artists["means"].set_ydata([zero.samples[:, comp[0], comp[1]].mean(), samples.mean()])
+        ends = np.percentile([zero.samples[:, comp[0], comp[1]], samples], [5, 95], axis=1)
+        exact = r.exact_gradient[comp]
+        keep_limits(artists["means"].axes, min(ends.min(), exact), max(ends.max(), exact), margin=0.1)
 
     def readout(r: BaselineResult) -> str:
         shift = np.abs(r.exact_mean - r.exact_gradient).max()
@@ -263,4 +288,4 @@ def baseline_demo(study: BaselineStudy | None = None) -> SliderDemo:
             "The exact mean never moves (shift ~ 1e-17, rounding). The best β is close to 1, not exactly 1.",
         )
 
-    return SliderDemo({"beta_slider": beta_slider}, compute, draw, readout)
+    return SliderDemo({"beta_slider": beta_slider}, compute, draw, readout, refresh=refresh)

@@ -19,7 +19,7 @@ from pgcourse._threads import torch_threads
 from pgcourse.algorithms.common import make_adam
 from pgcourse.algorithms.on_policy import Batch, prepare_batch
 from pgcourse.algorithms.ppo import PPOConfig, clipped_surrogate_loss, ppo_update, train_ppo
-from pgcourse.demos.widget import SliderDemo, check_range, make_slider, readout_table, static_figure
+from pgcourse.demos.widget import SliderDemo, check_range, make_slider, readout_table, set_box, static_figure
 from pgcourse.networks import build_actor_critic
 from pgcourse.plots import OKABE_ITO, course_style, style_cycle
 from pgcourse.rollout import RolloutCollector, make_vec_env
@@ -135,17 +135,35 @@ def _clip_titles(ax_pos: Axes, ax_neg: Axes) -> None:
     ax_pos.set_ylabel(r"$L^{CLIP}$ of one sample")
 
 
-def _draw_clip_objective(fig: Figure, res: ClipObjective) -> None:
+def _draw_clip_objective(fig: Figure, res: ClipObjective) -> dict[str, Any]:
+    """The demo's figure; returns, per panel, the artists a move of ε changes (see :func:`_refresh_clip_objective`)."""
     ax_pos, ax_neg = fig.subplots(1, 2, sharex=True)
     lo, hi = res.window
+    artists = {}
     for ax, sign, where in ((ax_pos, "pos", "upper left"), (ax_neg, "neg", "lower left")):
         _draw_clip_panel(ax, res, sign, {"color": OKABE_ITO[0], "linestyle": "-"}, r"$L^{CLIP}$")
-        ax.axvline(lo, color=OKABE_ITO[1], linestyle="--", linewidth=1.2, label=r"$1 \pm \epsilon$")
-        ax.axvline(hi, color=OKABE_ITO[1], linestyle="--", linewidth=1.2)
+        shade = next(p for p in ax.patches if p.get_label() == "flat: gradient 0")
+        window = [ax.axvline(x, color=OKABE_ITO[1], linestyle="--", linewidth=1.2, label=label)
+                  for x, label in ((lo, r"$1 \pm \epsilon$"), (hi, None))]
         ax.legend(fontsize=9, loc=where)
+        artists[sign] = {"objective": ax.lines[1], "shade": shade, "window": window, "title": ax.title}
     _clip_titles(ax_pos, ax_neg)
-    ax_pos.set_title(rf"$A > 0$: flat for $r > {hi:.2f}$")
-    ax_neg.set_title(rf"$A < 0$: flat for $r < {lo:.2f}$")
+    return artists
+
+
+def _refresh_clip_objective(artists: dict[str, Any], res: ClipObjective) -> None:
+    lo, hi = res.window
+    for sign, title in (("pos", rf"$A > 0$: flat for $r > {hi:.2f}$"), ("neg", rf"$A < 0$: flat for $r < {lo:.2f}$")):
+        a = artists[sign]
+        a["objective"].set_ydata(res.objective_pos if sign == "pos" else res.objective_neg)
+        flat = res.ratios[res.flat_pos if sign == "pos" else res.flat_neg]
+        a["shade"].set_visible(flat.size > 0)
+        if flat.size:
+            a["shade"].set_x(flat.min())
+            a["shade"].set_width(flat.max() - flat.min())
+        for line, x in zip(a["window"], (lo, hi), strict=True):
+            line.set_xdata([x, x])
+        a["title"].set_text(title)
 
 
 def static_clip_objective(clip_eps_values: Sequence[float] = (0.1, 0.2, 0.3)) -> Figure:
@@ -185,7 +203,8 @@ def clip_objective_demo(advantage: float = 1.0) -> SliderDemo:
             "Small ε: a tight leash. Large ε: closer to the unclipped r·A.",
         )
 
-    return SliderDemo({"eps_slider": eps_slider}, compute, _draw_clip_objective, readout)
+    return SliderDemo({"eps_slider": eps_slider}, compute, _draw_clip_objective, readout,
+                      refresh=_refresh_clip_objective)
 
 
 @dataclass(frozen=True)
@@ -399,18 +418,24 @@ def _draw_update_curves(ax_kl: Axes, ax_cf: Axes, results: Sequence[ClipUpdateRe
     ax_cf.set_ylim(bottom=0)
 
 
-def _draw_ratio_boxes(ax: Axes, results: Sequence[ClipUpdateResult], styles: Sequence[Mapping[str, Any]]) -> None:
+def _draw_ratio_boxes(ax: Axes, results: Sequence[ClipUpdateResult], styles: Sequence[Mapping[str, Any]],
+                      labels: Sequence[str] | None = None) -> tuple[dict[str, list], list]:
+    """Box plots of the ratios after the update, one per result, with the window 1 ± ε as bars.
+
+    Returns the boxes (``ax.boxplot``'s dict) and the bars (one collection per result); ``labels``: the tick labels.
+    """
     data = [res.ratios for res in results]
     pos = np.arange(1, len(data) + 1)
     box = ax.boxplot(data, positions=pos, whis=(5, 95), showfliers=False, patch_artist=True, widths=0.5)
     for patch, st in zip(box["boxes"], styles, strict=True):
         patch.set(facecolor=st["color"], alpha=0.35)
-    for p, res, st in zip(pos, results, styles, strict=True):
-        ax.hlines([1 - res.clip_eps, 1 + res.clip_eps], p - 0.38, p + 0.38, color=st["color"], linewidth=2.5)
+    bars = [ax.hlines([1 - res.clip_eps, 1 + res.clip_eps], p - 0.38, p + 0.38, color=st["color"], linewidth=2.5)
+            for p, res, st in zip(pos, results, styles, strict=True)]
     ax.axhline(1.0, color="0.4", linewidth=0.8)
-    ax.set_xticks(pos, [rf"$\epsilon$ = {r.clip_eps:g}" for r in results])
+    ax.set_xticks(pos, labels or [rf"$\epsilon$ = {r.clip_eps:g}" for r in results])
     ax.set_ylabel(r"ratio $r$ after the update")
     ax.set_title("ratios after the update (5–95 %)\nbars: the window 1 ± ε", fontsize=10)
+    return box, bars
 
 
 def static_clip_updates(clip_eps_values: Sequence[float] = CLIP_UPDATE_EPS,
@@ -439,17 +464,33 @@ def clip_update_demo(study: ClipUpdateStudy | None = None) -> SliderDemo:
     def compute(eps_slider: float) -> ClipUpdateResult:
         return clip_update_stats(eps_slider, study)
 
-    def draw(fig: Figure, res: ClipUpdateResult) -> None:
+    # every ε of the slider's grid, once, at build time (each is a real PPO update, about 0.1 s): the axes then
+    # hold every ε and a move only redraws the current lines
+    grid = np.round(np.arange(eps_slider.min, eps_slider.max + eps_slider.step / 2, eps_slider.step), 10)
+    every = [clip_update_stats(float(eps), study) for eps in grid]
+    context = [clip_update_stats(eps, study) for eps in CLIP_UPDATE_EPS]
+    ratio_range = (min(np.percentile(r.ratios, 5) for r in every), max(np.percentile(r.ratios, 95) for r in every))
+
+    def draw(fig: Figure, res: ClipUpdateResult) -> dict[str, Any]:
         ax_kl, ax_cf, ax_r = fig.subplots(1, 3, width_ratios=(1, 1, 0.7))
-        context = [clip_update_stats(eps, study) for eps in CLIP_UPDATE_EPS]
         _draw_update_curves(ax_kl, ax_cf, context, [grey] * len(context))
         _draw_update_curves(ax_kl, ax_cf, [res], [{"color": OKABE_ITO[0], "linestyle": "-", "linewidth": 2.5}])
-        top = max(max(r.approx_kl.max() for r in context), res.approx_kl.max())
-        ax_kl.set_ylim(0, 1.1 * top)
-        ax_cf.set_ylim(0, 1.1 * max(max(r.clip_fraction.max() for r in context), res.clip_fraction.max(), 0.05))
-        ax_kl.set_title(rf"$\epsilon$ = {res.clip_eps:.2f}: KL {res.approx_kl[-1]:.4f}", fontsize=11)
+        ax_kl.set_ylim(0, 1.1 * max(r.approx_kl.max() for r in every))
+        ax_cf.set_ylim(0, 1.1 * max(max(r.clip_fraction.max() for r in every), 0.05))
         ax_cf.set_title("grey: ε = " + ", ".join(f"{e:g}" for e in CLIP_UPDATE_EPS), fontsize=10)
-        _draw_ratio_boxes(ax_r, [res], [{"color": OKABE_ITO[0], "linestyle": "-"}])
+        box, bars = _draw_ratio_boxes(ax_r, [res], [{"color": OKABE_ITO[0], "linestyle": "-"}], labels=["this ε"])
+        low, high = min(ratio_range[0], 1 - grid[-1]), max(ratio_range[1], 1 + grid[-1])
+        ax_r.set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+        return {"kl": ax_kl.lines[-1], "cf": ax_cf.lines[-1], "title": ax_kl.title, "box": box, "bars": bars}
+
+    def refresh(artists: dict[str, Any], res: ClipUpdateResult) -> None:
+        artists["kl"].set_ydata(res.approx_kl)
+        artists["cf"].set_ydata(res.clip_fraction)
+        artists["title"].set_text(rf"$\epsilon$ = {res.clip_eps:.2f}: KL {res.approx_kl[-1]:.4f}")
+        artists["title"].set_fontsize(11)
+        set_box(artists["box"], 0, res.ratios)
+        (bars,) = artists["bars"]
+        bars.set_segments([[(0.62, y), (1.38, y)] for y in (1 - res.clip_eps, 1 + res.clip_eps)])
 
     def readout(res: ClipUpdateResult) -> str:
         return readout_table(
@@ -464,4 +505,4 @@ def clip_update_demo(study: ClipUpdateStudy | None = None) -> SliderDemo:
             "A wider window lets the policy move further (higher KL) before its samples stop pulling.",
         )
 
-    return SliderDemo({"eps_slider": eps_slider}, compute, draw, readout, figsize=(10.5, 3.8))
+    return SliderDemo({"eps_slider": eps_slider}, compute, draw, readout, figsize=(10.5, 3.8), refresh=refresh)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import ipywidgets as widgets
@@ -13,7 +14,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from pgcourse._threads import torch_threads
-from pgcourse.demos.widget import SliderDemo, check_range, make_slider, readout_table, static_figure
+from pgcourse.demos.widget import (
+    SliderDemo,
+    check_range,
+    keep_limits,
+    make_slider,
+    readout_table,
+    set_errorbar,
+    static_figure,
+)
 from pgcourse.plots import course_style, style_cycle
 from pgcourse.returns import discounted_returns
 from pgcourse.toy import DEFAULT_THETA, course_mdp
@@ -114,12 +123,30 @@ def _draw_g0(ax: Axes, r: ReturnTraces) -> None:
     ax.set_title(r"spread of $G_0$")
 
 
-def _draw_gamma(fig: Figure, r: ReturnTraces) -> None:
-    ax1, ax2 = fig.subplots(1, 2, width_ratios=(2.2, 1), sharey=True)
+def _gamma_title(r: ReturnTraces) -> str:
     horizon = "∞" if math.isinf(r.horizon) else f"{r.horizon:.1f}"
-    _draw_traces(ax1, r, rf"$\gamma$ = {r.gamma:.2f}, horizon $1/(1-\gamma)$ = {horizon}")
+    return rf"$\gamma$ = {r.gamma:.2f}, horizon $1/(1-\gamma)$ = {horizon}"
+
+
+def _draw_gamma(fig: Figure, r: ReturnTraces) -> dict[str, Any]:
+    """The demo's figure; returns the artists a move of γ changes (see :func:`_refresh_gamma`)."""
+    ax1, ax2 = fig.subplots(1, 2, width_ratios=(2.2, 1), sharey=True)
+    _draw_traces(ax1, r, _gamma_title(r))
     ax1.legend(fontsize=9, loc="upper right")
     _draw_g0(ax2, r)
+    return {"traces": list(ax1.lines), "title": ax1.title, "g0": list(ax2.lines[: len(r.g0)]),
+            "spread": ax2.containers[0]}
+
+
+def _refresh_gamma(artists: dict[str, Any], r: ReturnTraces) -> None:
+    for line, G in zip(artists["traces"], r.returns, strict=True):
+        line.set_ydata(G)
+    artists["title"].set_text(_gamma_title(r))
+    for dot, g in zip(artists["g0"], r.g0, strict=True):
+        dot.set_ydata([g])
+    set_errorbar(artists["spread"], [0.5], [r.g0.mean()], [r.g0.std()])
+    low = min(0.0, min(float(G.min()) for G in r.returns))
+    keep_limits(artists["title"].axes, low, max(float(G.max()) for G in r.returns))
 
 
 def static_return_traces(
@@ -165,12 +192,13 @@ def gamma_demo(n_trajectories: int = 5, source: str = "cartpole", seed: int = 0)
         _draw_gamma,
         readout,
         buttons={"new_button": new_button},
+        refresh=_refresh_gamma,
     )
 
     def resample(_button: widgets.Button) -> None:
         state["seed"] += 1
         state["rewards"] = sample_episode_rewards(n_trajectories, state["seed"], source)
-        demo.update()
+        demo.redraw()  # other episodes: other lines
 
     new_button.on_click(resample)
     demo.state = state

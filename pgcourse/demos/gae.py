@@ -17,10 +17,12 @@ from pgcourse._threads import torch_threads
 from pgcourse.demos.widget import (
     SliderDemo,
     check_range,
+    keep_limits,
     make_slider,
     pair_labels,
     policy_theta,
     readout_table,
+    set_errorbar,
     static_figure,
 )
 from pgcourse.plots import OKABE_ITO, course_style, style_cycle
@@ -253,38 +255,81 @@ def gae_bias_variance(lam: float, critic_error: float, study: GAEStudy | None = 
     )
 
 
-def _draw_tradeoff(ax: Axes, r: GAEResult) -> None:
-    ax.plot(r.lams, r.bias_curve**2, "o", color=OKABE_ITO[0], label="bias² (measured)")
-    ax.plot(r.lams, r.exact_bias_curve**2, "-", color=OKABE_ITO[0], label="bias² (exact)")
-    ax.plot(r.lams, r.variance_curve, "--", color=OKABE_ITO[1], label="variance")
-    ax.plot(r.lams, r.bias_curve**2 + r.variance_curve, ":", color=OKABE_ITO[2], label="bias² + variance")
-    ax.axvline(r.lam, color="0.3", linewidth=1)
+def _draw_tradeoff(ax: Axes, r: GAEResult) -> dict[str, Any]:
+    """Squared bias, variance and their sum against λ for this critic error; returns its lines by name."""
+    lines = {
+        "bias": ax.plot(r.lams, r.bias_curve**2, "o", color=OKABE_ITO[0], label="bias² (measured)")[0],
+        "exact": ax.plot(r.lams, r.exact_bias_curve**2, "-", color=OKABE_ITO[0], label="bias² (exact)")[0],
+        "variance": ax.plot(r.lams, r.variance_curve, "--", color=OKABE_ITO[1], label="variance")[0],
+        "mse": ax.plot(r.lams, r.bias_curve**2 + r.variance_curve, ":", color=OKABE_ITO[2],
+                       label="bias² + variance")[0],
+        "lam": ax.axvline(r.lam, color="0.3", linewidth=1),
+    }
     ax.set_xlabel(r"GAE $\lambda$")
     ax.set_ylabel("squared error of the advantage")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=9, loc="upper center")
+    return lines
 
 
-def _draw_pairs(ax: Axes, r: GAEResult) -> None:
+def _pair_se(r: GAEResult) -> np.ndarray:
+    return (r.pair_std / np.sqrt(np.maximum(r.pair_count, 1))).ravel()
+
+
+def _draw_pairs(ax: Axes, r: GAEResult) -> dict[str, Any]:
+    """Mean GAE advantage per state-action pair (±2 s.e.) and its target; returns both by name."""
     x = np.arange(r.pair_mean.size)
-    se = (r.pair_std / np.sqrt(np.maximum(r.pair_count, 1))).ravel()
-    ax.errorbar(x, r.pair_mean.ravel(), yerr=2 * se, fmt="o", color=OKABE_ITO[0], capsize=2,
-                label=r"mean $\hat A_t$ (±2 s.e.)")
-    ax.scatter(x, r.pair_target.ravel(), marker="_", s=500, color="black", linewidths=2.5,
-               label=r"target $Q - \hat V$", zorder=3)
+    means = ax.errorbar(x, r.pair_mean.ravel(), yerr=2 * _pair_se(r), fmt="o", color=OKABE_ITO[0], capsize=2,
+                        label=r"mean $\hat A_t$ (±2 s.e.)")
+    target = ax.scatter(x, r.pair_target.ravel(), marker="_", s=500, color="black", linewidths=2.5,
+                        label=r"target $Q - \hat V$", zorder=3)
     ax.axhline(0, color="0.5", linewidth=0.8)
     ax.set_xticks(x, pair_labels(r.pair_mean.shape[0]))
     ax.set_xlabel("state, action")
     ax.set_ylabel("advantage")
     ax.legend(fontsize=9)
+    return {"means": means, "target": target}
 
 
-def _draw_gae(fig: Figure, r: GAEResult) -> None:
+def _gae_titles(r: GAEResult) -> tuple[str, str]:
+    std = math.sqrt(r.variance)
+    return f"critic error {r.critic_error:.2f}", rf"$\lambda$ = {r.lam:.2f}: bias {r.bias:.3f}, std {std:.3f}"
+
+
+def _draw_gae(fig: Figure, r: GAEResult, ylims: Sequence[tuple[float, float]] | None = None) -> dict[str, Any]:
+    """The demo's figure (``ylims``: both panels' y limits); returns the artists a move changes."""
     ax1, ax2 = fig.subplots(1, 2)
-    _draw_tradeoff(ax1, r)
-    ax1.set_title(f"critic error {r.critic_error:.2f}")
-    _draw_pairs(ax2, r)
-    ax2.set_title(rf"$\lambda$ = {r.lam:.2f}: bias {r.bias:.3f}, std {math.sqrt(r.variance):.3f}")
+    artists = {**_draw_tradeoff(ax1, r), **_draw_pairs(ax2, r), "titles": [ax1.title, ax2.title]}
+    artists["legend"] = ax1.get_legend()  # drawn after the λ line, which would cross it
+    for title, text in zip(artists["titles"], _gae_titles(r), strict=True):
+        title.set_text(text)
+    for ax, ylim in zip((ax1, ax2), ylims or (), strict=False):
+        ax.set_ylim(*ylim)
+    return artists
+
+
+def _gae_extent(r: GAEResult) -> tuple[np.ndarray, np.ndarray]:
+    """The y ranges both panels need for ``r``: (0, top of the curves), (low, high) of the pairs ±2 s.e. and targets."""
+    curves = np.concatenate([r.bias_curve**2, r.exact_bias_curve**2, r.variance_curve + r.bias_curve**2,
+                             r.variance_curve])
+    mean, se, target = r.pair_mean.ravel(), 2 * _pair_se(r), r.pair_target.ravel()
+    low = min((mean - se).min(), target.min(), 0.0)
+    return np.array([0.0, curves.max()]), np.array([low, max((mean + se).max(), target.max(), 0.0)])
+
+
+def _refresh_gae(artists: dict[str, Any], r: GAEResult) -> None:
+    curves = {"bias": r.bias_curve**2, "exact": r.exact_bias_curve**2, "variance": r.variance_curve}
+    curves["mse"] = curves["bias"] + curves["variance"]
+    for name, y in curves.items():
+        artists[name].set_ydata(y)
+    artists["lam"].set_xdata([r.lam, r.lam])
+    for title, text in zip(artists["titles"], _gae_titles(r), strict=True):
+        title.set_text(text)
+    x, se = np.arange(r.pair_mean.size), 2 * _pair_se(r)
+    set_errorbar(artists["means"], x, r.pair_mean.ravel(), se)
+    artists["target"].set_offsets(np.column_stack([x, r.pair_target.ravel()]))
+    for ax, (low, high) in zip((artists["lam"].axes, artists["target"].axes), _gae_extent(r), strict=True):
+        keep_limits(ax, low, high, fill=0.0)  # the limits fit the whole grid already; they only grow
 
 
 def static_gae_bias_variance(
@@ -320,6 +365,14 @@ def gae_demo(study: GAEStudy | None = None) -> SliderDemo:
         widgets.FloatSlider, "critic error (RMS)", min=0.0, max=0.5, step=0.05, value=0.2
     )
 
+    errors = np.round(np.arange(error_slider.min, error_slider.max + error_slider.step / 2, error_slider.step), 10)
+    for err in errors:
+        _gae_curves(study, float(err))  # every critic error's curves, once, at build time
+    # y limits that hold every (λ, critic error) of the grid: the corners of the grid span it (else they grow)
+    corners = [_gae_extent(gae_bias_variance(lam, float(e), study)) for lam in (0.0, 1.0) for e in errors[[0, -1]]]
+    ylims = [(min(c[k][0] for c in corners), 1.05 * max(c[k][1] for c in corners)) for k in (0, 1)]
+    ylims[1] = (ylims[1][0] - 0.05 * (ylims[1][1] - ylims[1][0]), ylims[1][1])
+
     def compute(lam_slider: float, error_slider: float) -> GAEResult:
         return gae_bias_variance(lam_slider, error_slider, study)
 
@@ -336,4 +389,5 @@ def gae_demo(study: GAEStudy | None = None) -> SliderDemo:
             "λ = 1 is unbiased for any critic; λ = 0 trusts the critic most. With error 0 every λ is unbiased.",
         )
 
-    return SliderDemo({"lam_slider": lam_slider, "error_slider": error_slider}, compute, _draw_gae, readout)
+    return SliderDemo({"lam_slider": lam_slider, "error_slider": error_slider}, compute,
+                      lambda fig, r: _draw_gae(fig, r, ylims), readout, refresh=_refresh_gae)

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -14,7 +15,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from pgcourse._threads import torch_threads
-from pgcourse.demos.widget import SliderDemo, check_range, make_slider, readout_table, static_figure
+from pgcourse.demos.widget import (
+    SliderDemo,
+    check_range,
+    make_slider,
+    readout_table,
+    static_figure,
+    step_outline,
+)
 from pgcourse.diagnostics import approx_kl
 from pgcourse.plots import OKABE_ITO, course_style, style_cycle
 
@@ -121,8 +129,9 @@ def _kl_estimates(shift: float, batch_size: int, n_batches: int, seed: int) -> K
     a = _standard_normal(n_batches, batch_size, seed)
     old = torch.distributions.Normal(0.0, 1.0)
     new = torch.distributions.Normal(shift, 1.0)
-    old_lp, new_lp = old.log_prob(a), new.log_prob(a)
+    # one thread: small tensors, and no start of torch's thread pool (about 0.1 s) in the middle of a slider drag
     with torch_threads(1):  # one estimate per batch (row), exactly as training computes one per update
+        old_lp, new_lp = old.log_prob(a), new.log_prob(a)
         k1 = approx_kl(old_lp, new_lp, "k1", dim=1).double().numpy()
         k3 = approx_kl(old_lp, new_lp, "k3", dim=1).double().numpy()
     k1.flags.writeable = k3.flags.writeable = False  # shared through the cache
@@ -139,40 +148,73 @@ def _kl_estimates(shift: float, batch_size: int, n_batches: int, seed: int) -> K
     )
 
 
-def _draw_kl_hist(ax: Axes, r: KLEstimates, title: str | None = None) -> None:
+def _kl_bins(r: KLEstimates) -> np.ndarray:
     lo = min(np.percentile(r.k1, 0.5), 0.0)
     hi = max(np.percentile(r.k1, 99.5), np.percentile(r.k3, 99.5), 2 * r.exact, 1e-3)
-    bins = np.linspace(lo, hi, 50)
+    return np.linspace(lo, hi, 50)
+
+
+def _draw_kl_hist(ax: Axes, r: KLEstimates, title: str | None = None) -> dict[str, Any]:
+    """Histograms of the k1 and k3 estimates with the exact KL; returns the histograms' outlines and fills."""
+    bins = _kl_bins(r)
+    hists = []
     for j, (name, est) in enumerate((("k1", r.k1), ("k3", r.k3))):
         st = style_cycle(j)
-        ax.hist(est, bins=bins, density=True, histtype="stepfilled", alpha=0.25, color=st["color"])
+        *_, fill = ax.hist(est, bins=bins, density=True, histtype="stepfilled", alpha=0.25, color=st["color"])
         label = f"{name} (std {est.std():.3g})"
-        ax.hist(est, bins=bins, density=True, histtype="step", linewidth=1.8, label=label, **st)
-    ax.axvline(r.exact, color="black", linewidth=2, label=f"exact KL {r.exact:.3g}")
+        *_, line = ax.hist(est, bins=bins, density=True, histtype="step", linewidth=1.8, label=label, **st)
+        hists.append((fill[0], line[0]))
+    exact = ax.axvline(r.exact, color="black", linewidth=2, label=f"exact KL {r.exact:.3g}")
     ax.axvline(0, color="0.5", linewidth=0.8)
     ax.set_xlabel(f"estimate from a batch of {r.batch_size} actions")
     ax.set_yticks([])
     ax.set_title(title or rf"shift $\delta$ = {r.shift:.2f}")
-    ax.legend(fontsize=9)
+    legend = ax.legend(fontsize=9)
+    return {"hists": hists, "exact": exact, "legend": legend, "title": ax.title}
 
 
-def _draw_kl_spread(ax: Axes, r: KLEstimates) -> None:
+def _refresh_kl_hist(artists: dict[str, Any], r: KLEstimates) -> None:
+    """Move the histograms, the exact KL, the legend, the title and the limits of :func:`_draw_kl_hist` to ``r``."""
+    bins = _kl_bins(r)
+    top = 0.0
+    for (fill, line), est in zip(artists["hists"], (r.k1, r.k3), strict=True):
+        counts, _ = np.histogram(est, bins=bins, density=True)
+        fill.set_xy(step_outline(counts, bins, filled=True))
+        line.set_xy(step_outline(counts, bins, filled=False))
+        top = max(top, float(counts.max()))
+    artists["exact"].set_xdata([r.exact, r.exact])
+    texts = artists["legend"].get_texts()
+    for text, (name, est) in zip(texts, (("k1", r.k1), ("k3", r.k3)), strict=False):
+        text.set_text(f"{name} (std {est.std():.3g})")
+    texts[-1].set_text(f"exact KL {r.exact:.3g}")
+    artists["title"].set_text(rf"shift $\delta$ = {r.shift:.2f}")
+    ax = artists["title"].axes
+    ax.set_xlabel(f"estimate from a batch of {r.batch_size} actions")
+    ax.set_xlim(bins[0] - 0.02 * (bins[-1] - bins[0]), bins[-1] + 0.02 * (bins[-1] - bins[0]))
+    ax.set_ylim(0.0, 1.05 * top)
+
+
+def _spread_theory(shifts: np.ndarray, b: int) -> tuple[np.ndarray, np.ndarray]:
+    return shifts / np.sqrt(b), np.sqrt(np.maximum(np.expm1(shifts**2) - shifts**2, 0.0) / b)
+
+
+def _draw_kl_spread(ax: Axes, r: KLEstimates) -> dict[str, Any]:
+    """The std of k1 and k3 against the shift (theory) and the measured std at ``r``; returns what a move changes."""
     shifts = np.linspace(0.0, 2.0, 81)
-    b = r.batch_size
-    k1 = shifts / np.sqrt(b)
-    k3 = np.sqrt(np.maximum(np.expm1(shifts**2) - shifts**2, 0.0) / b)
-    ax.plot(shifts, k1, label="k1 (theory)", **style_cycle(0))
-    ax.plot(shifts, k3, label="k3 (theory)", **style_cycle(1))
-    ax.plot([r.shift], [r.k1_std], "o", color=OKABE_ITO[0], markersize=8, label="measured")
-    ax.plot([r.shift], [r.k3_std], "o", color=OKABE_ITO[1], markersize=8)
-    top = float(k1.max()) * 1.6
-    ax.set_ylim(0, top)
+    k1, k3 = _spread_theory(shifts, r.batch_size)
+    theory = [ax.plot(shifts, k1, label="k1 (theory)", **style_cycle(0))[0],
+              ax.plot(shifts, k3, label="k3 (theory)", **style_cycle(1))[0]]
+    measured = [ax.plot([r.shift], [r.k1_std], "o", color=OKABE_ITO[0], markersize=8, label="measured")[0],
+                ax.plot([r.shift], [r.k3_std], "o", color=OKABE_ITO[1], markersize=8)[0]]
+    ax.set_ylim(0, float(k1.max()) * 1.6)
     ax.axvline(KL_CROSSOVER_SHIFT, color="0.4", linestyle=":", linewidth=1.5)
-    ax.text(KL_CROSSOVER_SHIFT, 0.55 * top, "k3 less noisy ←  ", fontsize=9, color="0.3", ha="right")
-    ax.text(KL_CROSSOVER_SHIFT, 0.08 * top, "  → k1 less noisy", fontsize=9, color="0.3", ha="left")
+    at = ax.get_xaxis_transform()  # x in data, y in axes units: the labels stay put when the y limits change
+    ax.text(KL_CROSSOVER_SHIFT, 0.55, "k3 less noisy ←  ", fontsize=9, color="0.3", ha="right", transform=at)
+    ax.text(KL_CROSSOVER_SHIFT, 0.08, "  → k1 less noisy", fontsize=9, color="0.3", ha="left", transform=at)
     ax.set_xlabel(r"shift $\delta$ of the new policy (in $\sigma$)")
     ax.set_ylabel("std of the estimate")
     ax.legend(fontsize=9, loc="upper left")
+    return {"theory": theory, "measured": measured}
 
 
 def static_kl_estimators(
@@ -198,11 +240,24 @@ def kl_estimator_demo(batch_size: int = 16, n_batches: int = 2000) -> SliderDemo
     def compute(shift_slider: float, batch_slider: int) -> KLEstimates:
         return kl_estimates(shift_slider, batch_slider, n_batches)
 
-    def draw(fig: Figure, r: KLEstimates) -> None:
+    def draw(fig: Figure, r: KLEstimates) -> dict[str, Any]:
         ax1, ax2 = fig.subplots(1, 2)
-        _draw_kl_hist(ax1, r)
-        _draw_kl_spread(ax2, r)
-        ax2.set_title(f"spread of the estimates, B = {r.batch_size}")
+        spread = _draw_kl_spread(ax2, r)
+        # the histograms' axes is redrawn with its ticks on every move (its limits follow δ), the other one is not
+        return {"axes": ax1, "hist": _draw_kl_hist(ax1, r), "theory": spread["theory"],
+                "measured": spread["measured"], "title": ax2.title}
+
+    shifts = np.linspace(0.0, 2.0, 81)
+
+    def refresh(artists: dict[str, Any], r: KLEstimates) -> int:
+        _refresh_kl_hist(artists["hist"], r)
+        for line, y in zip(artists["theory"], _spread_theory(shifts, r.batch_size), strict=True):
+            line.set_ydata(y)
+        for dot, std in zip(artists["measured"], (r.k1_std, r.k3_std), strict=True):
+            dot.set_data([r.shift], [std])
+        artists["title"].set_text(f"spread of the estimates, B = {r.batch_size}")
+        artists["title"].axes.set_ylim(0, float(shifts[-1] / np.sqrt(r.batch_size)) * 1.6)
+        return r.batch_size
 
     def readout(r: KLEstimates) -> str:
         return readout_table(
@@ -217,4 +272,7 @@ def kl_estimator_demo(batch_size: int = 16, n_batches: int = 2000) -> SliderDemo
             f"δ < {KL_CROSSOVER_SHIFT:.2f}, less noisy; past that its heavy tail makes it the noisier one.",
         )
 
-    return SliderDemo({"shift_slider": shift_slider, "batch_slider": batch_slider}, compute, draw, readout)
+    demo = SliderDemo({"shift_slider": shift_slider, "batch_slider": batch_slider}, compute, draw, readout,
+                      refresh=refresh)
+    demo.prerender([compute(shift_slider.value, b) for b in options])  # one background per batch size
+    return demo

@@ -5,19 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from pgcourse.demos.widget import (
     SliderDemo,
     check_range,
+    keep_limits,
     make_slider,
     pair_labels,
     policy_theta,
     readout_table,
+    set_errorbar,
     static_figure,
 )
 from pgcourse.plots import course_style, style_cycle
@@ -135,44 +140,66 @@ def _batch_rmse(g: np.ndarray, exact: np.ndarray, n: int) -> float:
     return float(np.sqrt(((means - exact.ravel()) ** 2).sum(1).mean()))
 
 
-def _draw_components(ax: Axes, exact: np.ndarray, estimates: Sequence[tuple[str, np.ndarray, np.ndarray]]) -> None:
+def _draw_components(
+    ax: Axes, exact: np.ndarray, estimates: Sequence[tuple[str, np.ndarray, np.ndarray]]
+) -> list[ErrorbarContainer]:
+    """Each estimate (±2 s.e.) beside the exact gradient, component by component; returns the error bars."""
     labels = pair_labels(exact.shape[0])
     x = np.arange(exact.size)
     width = 0.7 / max(len(estimates), 1)
+    bars = []
     for j, (label, est, se) in enumerate(estimates):
         offset = (j - (len(estimates) - 1) / 2) * width
         st = style_cycle(j)
-        ax.errorbar(
+        bars.append(ax.errorbar(
             x + offset, est.ravel(), yerr=2 * se.ravel(), fmt="o", color=st["color"], markersize=5, capsize=2,
             label=label,
-        )
+        ))
     ax.scatter(x, exact.ravel(), marker="_", s=500, color="black", linewidths=2.5, label="exact", zorder=3)
     ax.axhline(0, color="0.5", linewidth=0.8)
     ax.set_xticks(x, labels)
     ax.set_xlabel(r"component $\theta_{s,a}$")
     ax.set_ylabel(r"$\partial J / \partial\theta_{s,a}$")
+    return bars
 
 
-def _draw_trend(ax: Axes, r: MCGradientResult, marks: Sequence[MCGradientResult] = ()) -> None:
+def _draw_trend(
+    ax: Axes, r: MCGradientResult, marks: Sequence[MCGradientResult] = (), n_max: int = 1
+) -> list[Line2D]:
+    """The measured and predicted error against N (the line up to at least ``n_max``); returns the marks."""
     ax.loglog(r.ns, r.rmse, "o", color="0.35", label="measured (batches of the pool)")
-    n_max = max([int(r.ns[-1]), *(m.n for m in marks)])
+    n_max = max([n_max, int(r.ns[-1]), *(m.n for m in marks)])
     grid = np.geomspace(1, n_max, 50)
     ax.loglog(grid, r.theory[0] / np.sqrt(grid), "--", color="black", linewidth=1.5,
               label=r"$\sqrt{\mathrm{tr}\,\Sigma/N}$ (slope −1/2)")
-    for j, m in enumerate(marks):
-        ax.plot([m.n], [m.rel_error], "D", color=style_cycle(j)["color"], markersize=8, label=f"N = {m.n}")
+    dots = [ax.plot([m.n], [m.rel_error], "D", color=style_cycle(j)["color"], markersize=8, label=f"N = {m.n}")[0]
+            for j, m in enumerate(marks)]
     ax.set_xlabel("trajectories N")
     ax.set_ylabel(r"relative error $\|\hat g - \nabla J\| / \|\nabla J\|$")
     ax.set_title(f"measured slope {r.slope:.2f} (theory −0.5)")
     ax.legend(loc="lower left", fontsize=10)
+    return dots
 
 
-def _draw_mc(fig: Figure, r: MCGradientResult) -> None:
+def _draw_mc(fig: Figure, r: MCGradientResult, results: Sequence[MCGradientResult]) -> dict[str, Any]:
+    """The demo's figure, with axes that hold every result of the slider (``results``); returns what a move changes."""
     ax1, ax2 = fig.subplots(1, 2, width_ratios=(1.3, 1))
-    _draw_components(ax1, r.exact, [(f"estimate, N = {r.n} (±2 s.e.)", r.estimate, r.stderr)])
-    ax1.set_title(f"N = {r.n}: relative error {r.rel_error:.1%}")
+    (bars,) = _draw_components(ax1, r.exact, [("estimate (±2 s.e.)", r.estimate, r.stderr)])
     ax1.legend(loc="lower left", fontsize=10)
-    _draw_trend(ax2, r, marks=[r])
+    (dot,) = _draw_trend(ax2, r, marks=[r], n_max=max(m.n for m in results))
+    errors = [m.rel_error for m in results] + list(r.rmse)
+    ax2.set_ylim(0.7 * min(errors), 1.5 * max(errors))
+    return {"bars": bars, "title": ax1.title, "dot": dot, "legend": ax2.get_legend()}
+
+
+def _refresh_mc(artists: dict[str, Any], r: MCGradientResult) -> None:
+    x = np.arange(r.exact.size)
+    set_errorbar(artists["bars"], x, r.estimate.ravel(), 2 * r.stderr.ravel())
+    artists["title"].set_text(f"N = {r.n}: relative error {r.rel_error:.1%}")
+    artists["dot"].set_data([r.n], [r.rel_error])
+    artists["legend"].get_texts()[-1].set_text(f"N = {r.n}")
+    low, high = (r.estimate - 2 * r.stderr).min(), (r.estimate + 2 * r.stderr).max()
+    keep_limits(artists["title"].axes, min(low, r.exact.min()), max(high, r.exact.max()))
 
 
 def static_mc_gradient(ns: Sequence[int] = (4, 64, 1024, 16384), samples: GradientSamples | None = None) -> Figure:
@@ -200,6 +227,8 @@ def mc_gradient_demo(samples: GradientSamples | None = None) -> SliderDemo:
             "Each step right doubles N; the error shrinks by about √2 per step: 1/√N.",
         )
 
-    return SliderDemo(
-        {"n_slider": n_slider}, lambda n_slider: mc_gradient_estimate(n_slider, samples), _draw_mc, readout
-    )
+    results = {n: mc_gradient_estimate(n, samples) for n in options}  # every N once, at build time (a few ms each)
+    demo = SliderDemo({"n_slider": n_slider}, lambda n_slider: results[n_slider],
+                      lambda fig, r: _draw_mc(fig, r, list(results.values())), readout, refresh=_refresh_mc)
+    demo.prerender(list(results.values()))  # the y limits of the estimates change with N: render them now
+    return demo

@@ -199,7 +199,7 @@ class Quiz(widgets.VBox):
         self.check_button: widgets.Button | None = None
         if spec.multi:
             self.check_button = widgets.Button(description="Check", button_style="primary")
-            self.check_button.on_click(lambda _button: self.choose({i for i, c in enumerate(self.checkboxes) if c.value}))
+            self.check_button.on_click(lambda _button: self.choose(self.ticked()))
             children.append(self.check_button)
         children.append(self.feedback)
         super().__init__(children, layout=widgets.Layout(border="1px solid #ccc", padding="6px 10px", margin="6px 0"))
@@ -208,6 +208,10 @@ class Quiz(widgets.VBox):
     @classmethod
     def from_question(cls, q: Question, key: str | None = None) -> Quiz:
         return cls(q.question, q.options, q.answer, q.explanations, q.prediction, key)
+
+    def ticked(self) -> set[int]:
+        """The options ticked now ("select all that apply" questions)."""
+        return {i for i, box in enumerate(self.checkboxes) if box.value}
 
     def choose(self, choice: Choice) -> bool:
         """Select ``choice`` (an index, or a set of indices), show its feedback; True exactly when it is right."""

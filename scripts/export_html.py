@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import re
 import shutil
 import sys
@@ -264,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     entries: list[Exported] = []
     with tempfile.TemporaryDirectory(prefix="pgcourse-html-") as tmp:
+        # the kernels inherit this: an export never records progress in the learner's own file
+        os.environ.setdefault("PGCOURSE_PROGRESS_FILE", str(Path(tmp) / "progress.json"))
         work = Path(tmp) / "notebooks"
         shutil.copytree(source, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         for name in names:

@@ -171,6 +171,8 @@ class Quiz(widgets.VBox):
         prediction: bool = False,
         key: str | None = None,
     ) -> None:
+        if isinstance(options, str) or isinstance(explanations, str):
+            raise ValueError("options and explanations must be lists of strings, not one string")
         spec = Question(question, tuple(options), answer, tuple(explanations), prediction)  # type: ignore[arg-type]
         self.spec, self.key = spec, key
         self.last_choice: frozenset[int] | None = None

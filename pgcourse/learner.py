@@ -173,7 +173,7 @@ class Progress:
                 done = sum(1 for i in of_kind if i.passed_at)
                 marks = " ".join(
                     f"<span title='{html.escape(i.name)}{': passed ' + i.passed_at if i.passed_at else ''}'>"
-                    f"{'✔' if i.passed_at else '○'}</span>"
+                    f"{'✔' if i.passed_at else '○'}{' ' + html.escape(i.name) if kind == 'exercise' else ''}</span>"
                     for i in of_kind
                 )
                 cells.append(f"<td>{marks} <small>{done}/{len(of_kind)}</small></td>" if of_kind else "<td>—</td>")

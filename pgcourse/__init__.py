@@ -12,6 +12,21 @@ from pgcourse.returns import discounted_returns, gae, lambda_weights, n_step_adv
 
 __version__ = "0.1.0"
 
+
+def progress():  # noqa: ANN201 - returns pgcourse.learner.Progress
+    """Which exercises and quizzes you have passed: a table in Jupyter, ``.items`` in code.
+
+    Kept in a small JSON file in your data directory (see :mod:`pgcourse.learner`); never required.
+    The exercise and quiz layers are imported here, on call, so ``import pgcourse`` stays light.
+    """
+    from pgcourse.exercises import EXERCISES
+    from pgcourse.learner import progress_report
+    from pgcourse.quizzes import QUIZZES
+
+    catalogue = {"exercises": [("exercise", name) for name in EXERCISES]}
+    catalogue.update({stem: [("quiz", f"{stem}/{i}") for i in range(len(qs))] for stem, qs in QUIZZES.items()})
+    return progress_report(catalogue)
+
 __all__ = [
     "discounted_returns",
     "normalize",
@@ -26,4 +41,5 @@ __all__ = [
     "evaluate",
     "save_policy",
     "load_policy",
+    "progress",
 ]

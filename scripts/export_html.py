@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import re
 import shutil
 import sys
@@ -42,6 +43,8 @@ from nbconvert.preprocessors import CellExecutionError, ExecutePreprocessor
 REPO = Path(__file__).resolve().parents[1]
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HANDOUT_ATTR = "data-pgcourse-handout"  # pgcourse.demos.handout.HANDOUT_ATTR (not imported: no torch here)
+QUIZ_ATTR = "data-pgcourse-quiz"  # pgcourse.quiz.QUIZ_ATTR: a quiz's static HTML, answer folded in <details>
+INLINE_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$", re.S)
 KERNEL_SETUP = "__import__('pgcourse.demos.handout').demos.handout.enable()"
 DEMO_CALL = re.compile(r"\b\w+_demo\(")  # a cell showing a slider demo, e.g. demos.gae_demo(study)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -194,11 +197,22 @@ def execute(path: Path, timeout: int, kernel: str) -> tuple[nbformat.NotebookNod
     return nb, None
 
 
+def typeset_quiz(page: str, failures: list[str] | None = None) -> str:
+    """A quiz's static HTML with its ``$...$`` and ``$$...$$`` maths as MathML (no MathJax in a handout)."""
+
+    def convert(m: re.Match[str]) -> str:
+        tex = html.unescape(m.group(1) if m.group(1) is not None else m.group(2))
+        return tex_to_mathml(tex, m.group(1) is not None, failures)
+
+    return INLINE_MATH.sub(convert, page)
+
+
 def prepare_handout(nb: nbformat.NotebookNode) -> list[str]:
     """Make the executed ``nb`` kernel-free in place; return problems (a demo cell without its frames).
 
     Widget views need a kernel or a widget manager loaded from the network: a view with another representation
-    (a progress bar's text) keeps only that one, a view without any is dropped. ``text/latex`` outputs get MathML.
+    (a progress bar's text, a quiz's static HTML with its answer folded) keeps only that one, a view without any
+    is dropped. ``text/latex`` outputs get MathML.
     """
     problems = []
     nb.metadata.pop("widgets", None)
@@ -209,6 +223,10 @@ def prepare_handout(nb: nbformat.NotebookNode) -> list[str]:
             data = output.get("data", {})
             if WIDGET_VIEW in data and len(data) > 1:
                 del data[WIDGET_VIEW]
+            if QUIZ_ATTR in str(data.get("text/html", "")):  # a quiz: question, answer folded, maths as MathML
+                failures: list[str] = []
+                data["text/html"] = typeset_quiz(str(data["text/html"]), failures)
+                problems += [f"maths not converted in a quiz: {f}" for f in failures]
             if "text/latex" in data and "text/html" not in data:
                 tex = data["text/latex"].strip().strip("$")
                 data["text/html"] = tex_to_mathml(tex, True)
@@ -264,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     entries: list[Exported] = []
     with tempfile.TemporaryDirectory(prefix="pgcourse-html-") as tmp:
+        # the kernels inherit this: an export never records progress in the learner's own file
+        os.environ.setdefault("PGCOURSE_PROGRESS_FILE", str(Path(tmp) / "progress.json"))
         work = Path(tmp) / "notebooks"
         shutil.copytree(source, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         for name in names:

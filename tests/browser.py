@@ -274,6 +274,7 @@ def start_lab_server(root_dir: Path, state_dir: Path, cleanup: _Cleanup) -> LabS
         JUPYTER_CONFIG_DIR=str(dirs["config"]),
         IPYTHONDIR=str(dirs["ipython"]),
         PYDEVD_DISABLE_FILE_VALIDATION="1",
+        PGCOURSE_PROGRESS_FILE=str(state_dir / "progress.json"),  # quizzes clicked here stay out of the home
     )
     port, token = _free_port(), secrets.token_hex(24)
     cmd = [

@@ -37,6 +37,7 @@ from browser import (
     read_widget,
     screenshot,
     wait_for_new_view,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -199,3 +200,48 @@ def test_slider_demo_in_browser(target: Target, request: pytest.FixtureRequest) 
         unavailable(f"notebooks/{target.notebook} (slider: {target.slider}) does not exist yet")
     lab: Lab = request.getfixturevalue("lab")
     check_notebook(lab, target.notebook, run_all_timeout(target.run_all_timeout_s))
+
+
+QUIZ_NOTEBOOK = "01_policy_gradient_theorem.ipynb"  # quick to run, and its first quiz is a single-answer one
+QUIZ_WIDGET = ".jupyter-widgets.pgc-quiz"  # the Quiz VBox (its static HTML fallback is not rendered in Lab)
+
+
+def test_quiz_in_browser(request: pytest.FixtureRequest) -> None:
+    """A quiz in a real notebook: a wrong option shows why it is wrong, the right one says so and is recorded."""
+    import json
+
+    from pgcourse.quiz import QUIZZES
+
+    if not (NOTEBOOKS / QUIZ_NOTEBOOK).exists():
+        unavailable(f"notebooks/{QUIZ_NOTEBOOK} does not exist")
+    question = QUIZZES[QUIZ_NOTEBOOK.removesuffix(".ipynb")][0]
+    right = next(iter(question.right))
+    wrong = next(i for i in range(len(question.options)) if i != right)
+    lab: Lab = request.getfixturevalue("lab")
+    out_dir = artifact_dir("quiz")
+    notebook = lab.open_notebook(QUIZ_NOTEBOOK)
+    try:
+        notebook.run_all(run_all_timeout(600))
+        assert not notebook.unexpected_errors(), "\n".join(notebook.unexpected_errors())
+        quiz = notebook.panel.locator(QUIZ_WIDGET).first
+        quiz.scroll_into_view_if_needed()
+        feedback = quiz.locator(".widget-htmlmath").last
+
+        def shows(text: str) -> bool:
+            return text in feedback.inner_text()
+
+        quiz.get_by_role("button", name="AB"[wrong], exact=True).click()
+        wait_until(lambda: shows("Not quite") and shows("goes the wrong way with probability 0.1"), 60,
+                   "the wrong option's explanation")  # fmt: skip
+        screenshot(quiz, out_dir / "wrong.png")
+        quiz.get_by_role("button", name="AB"[right], exact=True).click()
+        wait_until(lambda: shows("Right.") and shows("whatever the dynamics"), 60, "the right option's explanation")
+        screenshot(quiz, out_dir / "right.png")
+        progress = lab.root_dir.parent / "progress.json"  # the server's PGCOURSE_PROGRESS_FILE, not the home
+        wait_until(progress.exists, 30, "the progress file")
+        assert f"quiz:{QUIZ_NOTEBOOK.removesuffix('.ipynb')}/0" in json.loads(progress.read_text())["passed"]
+    except Exception:
+        notebook.page.screenshot(path=str(out_dir / "page-on-failure.png"), full_page=True)
+        raise
+    finally:
+        notebook.shutdown_kernel()

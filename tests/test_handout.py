@@ -182,3 +182,20 @@ def test_make_course_ships_settings_without_the_news_prompt():
     assert "--LabApp.app_settings_dir=$(CURDIR)/jupyter-settings" in course
     overrides = json.loads((ROOT / "jupyter-settings" / "overrides.json").read_text())
     assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+
+
+def test_a_quiz_in_a_handout_is_its_question_with_the_answer_folded_and_maths_as_mathml():
+    from pgcourse.quiz import show_quiz
+
+    bundle = show_quiz("04_gae", 0)._repr_mimebundle_()  # what a kernel sends for a displayed quiz
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('show_quiz("04_gae", 0)', outputs=[
+        nbformat.v4.new_output("display_data", data=bundle)])]  # fmt: skip
+    assert export_html.prepare_handout(nb) == []
+    data = nb.cells[0].outputs[0].data
+    assert export_html.WIDGET_VIEW not in data  # no widget without a kernel ...
+    page = data["text/html"]  # ... but the static quiz
+    question, folded = page.split("<details>", 1)
+    assert "What is it at" in question and "<math" in question and "$" not in page  # maths typeset, none left
+    assert "Answer: A" in folded and "Answer" not in question  # the answer only inside the fold
+    assert "Swapped" in folded and "Swapped" not in question  # every explanation folded too

@@ -13,7 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "pgcourse"
 MAX_LINES = 600
-LESSON_LAYERS = ("pgcourse.demos", "pgcourse.exercises", "pgcourse.health", "pgcourse.checklist")
+LESSON_LAYERS = (
+    "pgcourse.demos",
+    "pgcourse.exercises",
+    "pgcourse.health",
+    "pgcourse.checklist",
+    "pgcourse.quiz",
+    "pgcourse.quizzes",
+)
+FACADE = "pgcourse"  # the package's front door may offer a layer lazily, inside a function (pgcourse.progress)
 
 
 def _module_name(path: Path) -> str:
@@ -24,10 +32,11 @@ def _module_name(path: Path) -> str:
 MODULES = {_module_name(p): p for p in sorted(PKG.rglob("*.py"))}
 
 
-def _imports(path: Path) -> set[str]:
-    """Every ``pgcourse...`` module that ``path`` imports, at top level or inside a function."""
+def _imports(path: Path, top_level_only: bool = False) -> set[str]:
+    """Every ``pgcourse...`` module that ``path`` imports, at top level or inside a function (or only top level)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in tree.body if top_level_only else ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("pgcourse")}
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pgcourse"):
@@ -58,16 +67,27 @@ def test_no_module_is_longer_than_600_lines(module):
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if not any(_is_in(m, p) for p in LESSON_LAYERS)))
 def test_the_core_never_imports_a_lesson_layer(module):
-    bad = {i for i in _imports(MODULES[module]) if any(_is_in(i, p) for p in LESSON_LAYERS)}
+    imported = _imports(MODULES[module], top_level_only=module == FACADE)
+    bad = {i for i in imported if any(_is_in(i, p) for p in LESSON_LAYERS)}
     assert not bad, f"core module {module} imports the lesson layer(s) {sorted(bad)}"
 
 
-@pytest.mark.parametrize("package, shared", [("pgcourse.demos", "widget"), ("pgcourse.exercises", "engine")])
+def test_import_pgcourse_loads_no_lesson_layer():
+    """The facade's lazy imports stay lazy: ``import pgcourse`` loads neither widgets nor quizzes nor exercises."""
+    code = "import sys, pgcourse; print(sorted(m for m in sys.modules if m.startswith(('pgcourse.', 'ipywidgets'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    loaded = eval(out)  # a printed list of module names
+    assert not [m for m in loaded if any(_is_in(m, p) for p in LESSON_LAYERS) or m.startswith("ipywidgets")], loaded
+
+
+@pytest.mark.parametrize(
+    "package, shared", [("pgcourse.demos", "widget"), ("pgcourse.exercises", "engine"), ("pgcourse.quizzes", "")]
+)
 def test_no_lesson_module_imports_another_lessons(package, shared):
     lessons = [m for m in MODULES if m.startswith(package + ".")]
     allowed = {package, f"{package}.{shared}"}
     for module in lessons:
-        if module == f"{package}.{shared}":
+        if shared and module == f"{package}.{shared}":
             continue
         siblings = {i for i in _imports(MODULES[module]) if _is_in(i, package)} - allowed
         assert not siblings, f"{module} imports {sorted(siblings)}; shared pieces belong in {shared}.py or the core"
@@ -84,6 +104,8 @@ def test_the_import_checker_sees_imports():
     assert "pgcourse.demos.widget" in _imports(PKG / "demos" / "gae.py")
     assert "pgcourse.exercises.engine" in _imports(PKG / "exercises" / "gae.py")
     assert "pgcourse.diagnostics" in _imports(PKG / "algorithms" / "on_policy.py")
+    assert "pgcourse.quizzes" in _imports(PKG / "__init__.py")  # lazily, in pgcourse.progress ...
+    assert "pgcourse.quizzes" not in _imports(PKG / "__init__.py", top_level_only=True)  # ... not at import
 
 
 def test_public_names_are_re_exported():

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+SUMMARY = "Reference solution (folded: open it after your attempt)"
+
 
 @dataclass(frozen=True)
 class SourceView:
-    """Source code of a package object; Jupyter shows it syntax-highlighted, ``str()`` gives plain text."""
+    """Source code of a package object; Jupyter shows it folded in a ``<details>``, ``str()`` gives plain text."""
 
     name: str
     location: str
@@ -34,7 +36,10 @@ class SourceView:
         else:
             body = highlight(self.source, PythonLexer(), HtmlFormatter(noclasses=True))
         header = f"<code>{html.escape(self.name)}</code> — {html.escape(self.location)}"
-        return f'<div><div style="font-size:0.85em;opacity:0.75;margin-bottom:2px">{header}</div>{body}</div>'
+        return (
+            f"<details class='pgc-solution'><summary>{SUMMARY} — {header}</summary>"
+            f"<div style='margin-top:4px'>{body}</div></details>"
+        )
 
 
 def show_source(obj: Any) -> SourceView:

@@ -1,0 +1,69 @@
+"""Quizzes of notebook 10, failure modes."""
+
+from pgcourse.quiz import Question
+
+QUESTIONS = (
+    Question(
+        r"Predict, then run: PPO with a constant learning rate of 0.1 and $\epsilon = 1$, 10 000 steps. What will the "
+        r"training show?",
+        (
+            r"The entropy is gone within a few updates, and the return stays far below 475.",
+            r"It solves CartPole faster: bigger steps, faster learning.",
+            r"The entropy rises towards $\log 2$: large steps make the policy random.",
+        ),
+        0,
+        (
+            r"Right (asserted): the oversized updates drive the policy deterministic; its score $e_a - \pi$ then "
+            r"vanishes and learning stops, with the return stuck near 9.",
+            r"The KL of the first updates reaches hundreds of times the healthy range: steps that far overshoot.",
+            r"The steps push one action's probability to 1: the entropy falls below 0.01.",
+        ),
+        prediction=True,
+    ),
+    Question(
+        r"An entropy bonus $c_e = 0.05$ did not rescue the collapsed policy. Why?",
+        (
+            r"Its gradient $-\pi(a \mid s)(\log \pi(a \mid s) + H)$ vanishes as the policy becomes one-hot.",
+            r"The clip with $\epsilon = 1$ removes the entropy term from the loss.",
+            r"The entropy bonus only trains the critic.",
+        ),
+        0,
+        (
+            r"Right: at a one-hot policy $\pi(a) \log \pi(a) \to 0$ for every action, so the bonus has nothing to push "
+            r"with. It prevents a fast narrowing; it cannot cure a saturated policy.",
+            r"The clip acts on the ratio term only; the entropy term is added to the loss unclipped.",
+            r"$H[\pi_\theta]$ depends on the policy's parameters only: it acts on the actor.",
+        ),
+    ),
+    Question(
+        r"Predict, then run: PPO trained on a shaped reward (a bonus for the pole's tilt). What will the health "
+        r"report of the runs say?",
+        (
+            r"Nothing: no finding.",
+            r"An entropy collapse.",
+            r"A value-function lag (low explained variance).",
+        ),
+        0,
+        (
+            r"Right (asserted): the optimiser does its job — on the wrong objective. Only evaluating the true "
+            r"objective (plain CartPole) shows the policy is bad at the task.",
+            r"The policy learns a consistent, farmable behaviour; nothing about its training is unhealthy.",
+            r"The critic predicts the shaped return perfectly well: the proxy is easy to learn.",
+        ),
+        prediction=True,
+    ),
+    Question(
+        r"Predict, then run: REINFORCE, A2C and PPO, each with its tuned defaults, until CartPole is solved (2 seeds). "
+        r"Order them by the environment steps they need, fewest first.",
+        (r"PPO, REINFORCE, A2C", r"PPO, A2C, REINFORCE", r"A2C, PPO, REINFORCE", r"REINFORCE, A2C, PPO"),
+        0,
+        (
+            r"Right (asserted on these seeds): PPO squeezes 10 epochs out of each rollout; REINFORCE with a learned "
+            r"baseline and normalised advantages does well on short episodes; A2C takes one small step per rollout.",
+            r"A2C makes one gradient step per 64 transitions and needs the most samples here (its updates are cheap, though).",
+            r"A2C uses each rollout once; PPO reuses it for 10 epochs.",
+            r"REINFORCE learns from whole episodes, and PPO's reuse of every rollout makes it the most sample-efficient here.",
+        ),
+        prediction=True,
+    ),
+)

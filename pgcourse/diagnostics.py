@@ -18,6 +18,7 @@ __all__ = [
     "clipped_gradient_mask",
     "explained_variance",
     "grad_norm",
+    "step_norm",
 ]
 
 KL_ESTIMATORS = ("k1", "k3")
@@ -105,3 +106,16 @@ def grad_norm(parameters: Iterable[torch.nn.Parameter]) -> float:
     if not norms:
         return 0.0
     return float(torch.linalg.vector_norm(torch.stack(norms), 2))
+
+
+def step_norm(before: torch.Tensor, parameters: Iterable[torch.nn.Parameter]) -> float:
+    r"""Length of one update, :math:`\|\Delta\theta\|_2 = \|\theta_{after} - \theta_{before}\|_2`.
+
+    ``before`` is ``torch.nn.utils.parameters_to_vector(parameters)`` taken before the update.
+    Under Adam this, not the gradient norm, is the size of a step: each parameter moves by
+    about :math:`\mathrm{lr}\cdot\hat m/(\sqrt{\hat v}+\epsilon)`, whatever the scale of its gradient.
+    """
+    after = torch.nn.utils.parameters_to_vector([p.detach() for p in parameters])
+    if after.shape != before.shape:
+        raise ValueError(f"step_norm: before has {before.numel()} entries, the parameters {after.numel()}")
+    return float((after - before.detach()).norm())

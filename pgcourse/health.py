@@ -264,8 +264,9 @@ HEALTHY_RANGES = HealthyRanges(
             ),
             cause="value-function lag: the critic predicts the returns no better than their mean, "
             "so the advantages are mostly noise",
-            fix="train the critic more (vf_coef up, more epochs, separate networks: shared=False), "
-            "normalise rewards, check the value targets",
+            fix="vf_coef > 0 (with separate networks its size hardly changes the critic's step under Adam, "
+            "notebook 05), more critic steps per rollout (n_epochs, n_minibatches), normalise rewards, "
+            "check the value targets",
             above=False,
             warning=0.1,
             problem=0.0,

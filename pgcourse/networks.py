@@ -175,6 +175,14 @@ class _ActorCriticBase(_PolicyInterface):
             self.policy_head = mlp(obs_dim, hidden, head_dim, POLICY_GAIN)
             self.value_head = mlp(obs_dim, hidden, 1, VALUE_GAIN)
 
+    def actor_parameters(self) -> list[nn.Parameter]:
+        r"""θ: every parameter :math:`\pi_\theta(a|s)` depends on (policy head, ``log_std``, the shared trunk)."""
+        return [p for name, p in self.named_parameters() if not name.startswith("value_head.")]
+
+    def critic_parameters(self) -> list[nn.Parameter]:
+        r"""φ: every parameter :math:`V_\phi(s)` depends on (value head or network, the shared trunk)."""
+        return [p for name, p in self.named_parameters() if name.startswith(("value_head.", "trunk."))]
+
     def _features(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.obs_norm(obs)
         if self.shared:

@@ -103,6 +103,8 @@ _PRETTY = {
     "entropy": "policy entropy",
     "explained_variance": "explained variance",
     "grad_norm": "gradient norm",
+    "actor_step_norm": r"actor step $\|\Delta\theta\|$",
+    "critic_step_norm": r"critic step $\|\Delta\phi\|$",
     "mean_return": "mean return",
     "policy_loss": "policy loss",
     "value_loss": "value loss",

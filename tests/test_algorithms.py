@@ -396,3 +396,81 @@ def test_one_step_actor_critic_trains_and_its_critic_learns():
 def test_rollouts_without_a_valid_row_are_skipped_not_fatal(train, env_id, cfg):
     res = train(env_id, cfg, seed=0, progress=False)  # Pendulum truncates at 200: past it, 1-step rollouts are empty
     assert res.history[-1]["env_steps"] >= cfg.total_steps and res.episodes
+
+
+@pytest.mark.parametrize("train, cfg", [(train_ppo, SMALL_PPO), (train_a2c, SMALL_A2C)], ids=["ppo", "a2c"])
+def test_step_norms_are_the_length_of_each_update_of_actor_and_critic(train, cfg, monkeypatch):
+    """actor_step_norm = ‖Δθ‖ and critic_step_norm = ‖Δφ‖ of every update, measured on the parameters."""
+    from pgcourse.algorithms import on_policy
+
+    snapshots = []
+    from pgcourse.algorithms.a2c import a2c_update
+
+    real_update = ppo_module.ppo_update if train is train_ppo else a2c_update
+
+    def spy(policy, optimizer, batch, config, k):
+        a = torch.nn.utils.parameters_to_vector(policy.actor_parameters()).detach().clone()
+        c = torch.nn.utils.parameters_to_vector(policy.critic_parameters()).detach().clone()
+        out = real_update(policy, optimizer, batch, config, k)
+        a2 = torch.nn.utils.parameters_to_vector(policy.actor_parameters()).detach()
+        c2 = torch.nn.utils.parameters_to_vector(policy.critic_parameters()).detach()
+        snapshots.append((float((a2 - a).norm()), float((c2 - c).norm())))
+        return out
+
+    real_run = on_policy.run_on_policy
+    monkeypatch.setattr(
+        "pgcourse.algorithms.a2c.run_on_policy" if train is train_a2c else "pgcourse.algorithms.ppo.run_on_policy",
+        lambda *args: real_run(*args[:7], spy, *args[8:]),
+    )
+    res = train("CartPole-v1", cfg, seed=0, progress=False)
+    got = list(zip(res.metric("actor_step_norm"), res.metric("critic_step_norm")))
+    assert len(got) == len(snapshots) > 2
+    np.testing.assert_allclose(got, snapshots, rtol=1e-6)
+    assert all(a > 0 and c > 0 for a, c in got)
+
+
+def test_separate_networks_split_the_parameters_and_a_shared_trunk_is_in_both():
+    from pgcourse.networks import ActorCritic
+
+    sep = ActorCritic(4, 2, (8, 8), shared=False)
+    names = {id(p): n for n, p in sep.named_parameters()}
+    actor, critic = {names[id(p)] for p in sep.actor_parameters()}, {names[id(p)] for p in sep.critic_parameters()}
+    assert actor.isdisjoint(critic) and actor | critic == set(names.values())
+    assert all(n.startswith("policy_head.") for n in actor) and all(n.startswith("value_head.") for n in critic)
+    sh = ActorCritic(4, 2, (8, 8), shared=True)
+    names = {id(p): n for n, p in sh.named_parameters()}
+    both = {names[id(p)] for p in sh.actor_parameters()} & {names[id(p)] for p in sh.critic_parameters()}
+    assert both == {n for n in names.values() if n.startswith("trunk.")} and both
+
+
+def test_with_separate_networks_and_no_clip_vf_coef_is_normalised_away_by_adam(monkeypatch):
+    """Adam's step lr·m̂/(√v̂+ε) does not see a constant gradient scale: with ε → 0 and no clip,
+    the critic (and so the whole run) is the same for c_v = 0.05 and 5; with the clip it is not."""
+    from pgcourse.algorithms import on_policy
+
+    monkeypatch.setattr(on_policy, "make_adam", lambda params, lr: torch.optim.Adam(list(params), lr=lr, eps=1e-12))
+    runs = {
+        (cv, clip): train_a2c("CartPole-v1", A2CConfig(n_envs=2, vf_coef=cv, max_grad_norm=clip), 0, 400, False)
+        for cv in (0.05, 5.0)
+        for clip in (1e9, 0.5)
+    }
+    steps = {k: r.metric("critic_step_norm") for k, r in runs.items()}
+    np.testing.assert_allclose(steps[(0.05, 1e9)], steps[(5.0, 1e9)], rtol=1e-4)
+    np.testing.assert_allclose(runs[(0.05, 1e9)].metric("value_loss"), runs[(5.0, 1e9)].metric("value_loss"), rtol=1e-4)
+    assert not np.allclose(steps[(0.05, 0.5)], steps[(5.0, 0.5)], rtol=1e-3)  # the global clip couples them
+    grad = {k: np.median(r.metric("grad_norm")) for k, r in runs.items()}
+    assert grad[(5.0, 1e9)] > 20 * grad[(0.05, 1e9)]  # the gradient grows with c_v; the step does not
+
+
+def test_init_policy_continues_from_a_copy_and_rejects_another_architecture():
+    first = train_ppo("CartPole-v1", SMALL_PPO, seed=0, progress=False)
+    weights = {k: v.clone() for k, v in first.policy.state_dict().items()}
+    one_update = PPOConfig(n_envs=2, n_steps=64, n_epochs=1, lr=1e-9, anneal_lr=False, total_steps=128)
+    cont = train_ppo("CartPole-v1", one_update, seed=1, progress=False, init_policy=first.policy)
+    for k, v in first.policy.state_dict().items():
+        assert torch.equal(v, weights[k])  # the source is not touched
+        assert torch.allclose(cont.policy.state_dict()[k], v, atol=1e-6)  # a tiny lr: the copy barely moved
+    fresh = train_ppo("CartPole-v1", one_update, seed=1, progress=False)
+    assert not torch.allclose(fresh.policy.policy_head[0].weight, cont.policy.policy_head[0].weight)
+    with pytest.raises(ValueError, match="init_policy"):
+        train_a2c("CartPole-v1", A2CConfig(hidden=(16,), total_steps=64), progress=False, init_policy=first.policy)

@@ -106,3 +106,16 @@ def test_approx_kl_along_a_dim_is_one_estimate_per_row():
         assert torch.allclose(approx_kl(old, new, estimator, dim=0), approx_kl(old.T, new.T, estimator, dim=1))
     with pytest.raises(ValueError, match="dim=2"):
         approx_kl(old, new, dim=2)
+
+
+def test_step_norm_is_the_l2_length_of_the_parameter_change():
+    from pgcourse.diagnostics import step_norm
+
+    params = [torch.nn.Parameter(torch.zeros(3)), torch.nn.Parameter(torch.zeros(2, 2))]
+    before = torch.nn.utils.parameters_to_vector(params).clone()
+    with torch.no_grad():
+        params[0][0] = 3.0
+        params[1][1, 1] = -4.0
+    assert step_norm(before, params) == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="entries"):
+        step_norm(before[:3], params)

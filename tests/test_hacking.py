@@ -121,3 +121,40 @@ def test_bonus_zero_via_env_kwargs_gives_the_true_return():
             finished += [(info["episode"]["r"][i], info["episode"]["l"][i]) for i in np.flatnonzero(info["_episode"])]
     envs.close()
     assert finished and all(r == pytest.approx(n) for r, n in finished)
+
+
+def _episode(env_id, seed, **kwargs):
+    """One seeded random episode on ``env_id``: shaped rewards, true rewards, tilts, terminated."""
+    env = gym.make(env_id, **kwargs)
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    rewards, true, tilts = [], [], [abs(float(obs[2])) / THETA_MAX]
+    while True:
+        obs, r, te, tr, info = env.step(int(rng.integers(2)))
+        rewards.append(r)
+        true.append(info["true_reward"])
+        tilts.append(abs(float(obs[2])) / THETA_MAX)
+        if te or tr:
+            return np.array(rewards), np.array(true), np.array(tilts), te
+
+
+@pytest.mark.parametrize("gamma", [0.9, 0.99])
+def test_potential_shaping_telescopes_in_the_discounted_return_only(gamma):
+    """Σγ^t F_t = −Φ(s_0) exactly; the undiscounted Σ F_t keeps (1−γ)c Σ_{t≥1} |ϑ_t|/ϑ_max."""
+    c = DEFAULT_BONUS
+    for seed in range(3):
+        shaped, true, tilt, terminated = _episode(hacking.POTENTIAL_TILT_ID, seed, bonus=c, gamma=gamma)
+        assert terminated and len(shaped) > 5
+        f = shaped - true
+        disc = (gamma ** np.arange(len(f)) * f).sum()
+        assert disc == pytest.approx(c * tilt[0], abs=1e-4)  # −Φ(s_0): a constant of the start state
+        residual = (1 - gamma) * c * tilt[1:-1].sum()  # ϑ after the terminating step does not count (Φ = 0)
+        assert f.sum() == pytest.approx(c * tilt[0] + residual, abs=1e-4)
+        assert residual > 0
+
+
+def test_potential_shaping_rejects_bad_coefficients():
+    with pytest.raises(ValueError, match="gamma"):
+        hacking.PotentialTilt(gym.make("CartPole-v1").unwrapped, gamma=1.5)
+    with pytest.raises(ValueError, match="bonus"):
+        hacking.PotentialTilt(gym.make("CartPole-v1").unwrapped, bonus=-1)

@@ -80,9 +80,13 @@ def train_a2c(
     total_steps: int | None = None,
     progress: bool = True,
     callbacks: Sequence[Callback] = (),
+    init_policy: torch.nn.Module | None = None,
 ) -> TrainResult:
-    """Train A2C on ``env_id`` (``Discrete`` or 1-D ``Box`` actions) and return a :class:`TrainResult`."""
+    """Train A2C on ``env_id`` (``Discrete`` or 1-D ``Box`` actions) and return a :class:`TrainResult`.
+
+    ``init_policy`` continues from a copy of that policy's weights (e.g. a previous run's ``result.policy``).
+    """
     config = config or A2CConfig()
     return run_on_policy(
-        "A2C", env_id, config, seed, total_steps or config.total_steps, progress, callbacks, a2c_update
+        "A2C", env_id, config, seed, total_steps or config.total_steps, progress, callbacks, a2c_update, init_policy
     )

@@ -51,6 +51,8 @@ HISTORY_KEYS = (
     "clip_fraction",
     "explained_variance",
     "grad_norm",
+    "actor_step_norm",
+    "critic_step_norm",
     "lr",
     "clip_eps",
     "epochs",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
+from torch.nn.utils import parameters_to_vector
 
 from pgcourse._threads import torch_threads
 from pgcourse.algorithms.common import (
@@ -25,7 +26,7 @@ from pgcourse.algorithms.common import (
     training_session,
     validate_config,
 )
-from pgcourse.diagnostics import approx_kl, clip_fraction
+from pgcourse.diagnostics import approx_kl, clip_fraction, step_norm
 from pgcourse.networks import build_actor_critic, check_spaces
 from pgcourse.returns import gae
 from pgcourse.rollout import RolloutBuffer, RolloutCollector, make_vec_env
@@ -135,6 +136,16 @@ def policy_shift(policy: torch.nn.Module, batch: Batch, clip_eps: float) -> tupl
     )
 
 
+def _copy_weights(source: torch.nn.Module, target: torch.nn.Module) -> None:
+    """Load ``source``'s weights (and normaliser statistics) into the freshly built ``target``."""
+    if getattr(source, "spec", None) != target.spec:
+        raise ValueError(
+            f"init_policy does not match this config and environment: its spec {getattr(source, 'spec', None)} "
+            f"differs from {target.spec} (same hidden, shared, normalize_obs and spaces needed)"
+        )
+    target.load_state_dict(source.state_dict())
+
+
 UpdateFn = Callable[[torch.nn.Module, torch.optim.Optimizer, Batch, Any, int], dict[str, float]]
 
 
@@ -147,6 +158,7 @@ def run_on_policy(
     progress: bool,
     callbacks: Sequence[Callback],
     update: UpdateFn,
+    init_policy: torch.nn.Module | None = None,
 ) -> TrainResult:
     """Shared frame of A2C and PPO.
 
@@ -154,7 +166,11 @@ def run_on_policy(
     config, update_index)`` does the gradient steps and returns the metrics to log; the
     config it gets is the one *in force*: the scheduled values of
     :meth:`OnPolicyConfig.in_force` (the annealed lr, PPO's annealed clip range) put in,
-    and logged with the update's metrics.
+    and logged with the update's metrics. The loop adds the length of each update's step,
+    ``actor_step_norm`` ‖Δθ‖ and ``critic_step_norm`` ‖Δφ‖ (see
+    :func:`pgcourse.diagnostics.step_norm`).
+    ``init_policy`` (same architecture) starts from a copy of its weights instead of a
+    fresh initialisation (with a fresh optimizer); ``init_policy`` itself is not changed.
     """
     if total_steps < 1:
         raise ValueError(f"total_steps={total_steps} is outside the allowed range [1, inf)")
@@ -171,7 +187,10 @@ def run_on_policy(
                 config.normalize_obs,
                 config.log_std_init,
             )
+        if init_policy is not None:
+            _copy_weights(init_policy, policy)
         optimizer = make_adam(policy.parameters(), config.lr)
+        param_sets = (policy.actor_parameters(), policy.critic_parameters())  # θ and φ (overlap when shared)
         result = TrainResult(policy, config, seed, env_id)
         with training_session(result, total_steps, "step", progress, callbacks) as session:
             collector = RolloutCollector(envs, policy, seed)
@@ -192,7 +211,12 @@ def run_on_policy(
                 k += 1
                 policy.train()
                 batch = prepare_batch(policy, buf, config.gamma, config.gae_lambda)
+                theta_before = [parameters_to_vector(p).detach().clone() for p in param_sets]
                 metrics = update(policy, optimizer, batch, replace(config, **scheduled), k)
+                metrics.update(
+                    actor_step_norm=step_norm(theta_before[0], param_sets[0]),
+                    critic_step_norm=step_norm(theta_before[1], param_sets[1]),
+                )
                 if config.normalize_obs:  # after the update, from the states the actions were taken in
                     policy.obs_norm.update(buf.obs[:-1][buf.valid])
                 metrics.update(action_space_info(policy))

@@ -178,6 +178,7 @@ def train_ppo(
     total_steps: int | None = None,
     progress: bool = True,
     callbacks: Sequence[Callback] = (),
+    init_policy: torch.nn.Module | None = None,
 ) -> TrainResult:
     """Train PPO on ``env_id`` (``Discrete`` or 1-D ``Box`` actions) and return a :class:`TrainResult`.
 
@@ -185,9 +186,10 @@ def train_ppo(
     (``PPOConfig()`` for other environments).
 
     ``total_steps`` (default ``config.total_steps``) counts environment transitions.
-    Ctrl-C (KeyboardInterrupt) stops early and keeps what was learned.
+    Ctrl-C (KeyboardInterrupt) stops early and keeps what was learned. ``init_policy``
+    continues from a copy of that policy's weights (e.g. a previous run's ``result.policy``).
     """
     config = config or PRESETS.get(env_id, PPOConfig())
     return run_on_policy(
-        "PPO", env_id, config, seed, total_steps or config.total_steps, progress, callbacks, ppo_update
+        "PPO", env_id, config, seed, total_steps or config.total_steps, progress, callbacks, ppo_update, init_policy
     )

@@ -15,7 +15,8 @@ QUESTIONS = (
         1,
         (
             r"The mean is unchanged — the variance is not: $\mathrm{Var}(\beta)$ is a parabola in $\beta$.",
-            r"Right: the notebook measures less than 0.3 times the variance of $\beta = 0$ (about four times smaller).",
+            r"Right: the notebook measures the ratio of the two variances and asserts it lies between 3.5 and 5 "
+            r"(about four times smaller).",
             r"Here $V$ is exact, and subtracting it removes the part of $G_t$ that the state already predicts: "
             r"the variance falls.",
             r"No: $G_t - V(s_t)$ still varies with the sampled actions and transitions; the variance is reduced, not removed.",

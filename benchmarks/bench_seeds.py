@@ -40,14 +40,17 @@ def main() -> None:
     rows = []
     start = time.perf_counter()
     base = run_seeds(train_ppo, seeds, n_jobs=1, **kw)
-    rows.append(("sequential", time.perf_counter() - start, True))
+    rows.append(("sequential", time.perf_counter() - start, True, [r.history[-1]["time"] for r in base]))
     for name in (f"{args.jobs} workers, cold", f"{args.jobs} workers, warm"):
         start = time.perf_counter()
         runs = run_seeds(train_ppo, seeds, n_jobs=args.jobs, **kw)
-        rows.append((name, time.perf_counter() - start, all(same(a, b) for a, b in zip(base, runs))))
-    print("\n| run | wall s | speed-up | equal to sequential |\n|---|---:|---:|:---:|")
-    for name, seconds, equal in rows:
-        print(f"| {name} | {seconds:.1f} | {rows[0][1] / seconds:.2f}x | {'yes' if equal else 'NO'} |")
+        equal = all(same(a, b) for a, b in zip(base, runs))
+        rows.append((name, time.perf_counter() - start, equal, [r.history[-1]["time"] for r in runs]))
+    print("\n| run | wall s | speed-up | equal to sequential | training s of each seed (inside its run) |")
+    print("|---|---:|---:|:---:|---|")
+    for name, seconds, equal, inside in rows:
+        each = ", ".join(f"{t:.1f}" for t in inside)
+        print(f"| {name} | {seconds:.1f} | {rows[0][1] / seconds:.2f}x | {'yes' if equal else 'NO'} | {each} |")
     print(f"\nfinal returns (mean of the last 20 episodes): {final_returns(base).round(1).tolist()}")
 
 

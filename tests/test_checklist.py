@@ -66,3 +66,12 @@ def test_every_link_points_to_a_heading_that_exists():
                     for line in c.source.splitlines() if line.startswith("#")}
         assert item.section in headings, (item.notebook, item.section)
         assert item.link.endswith(f"({item.notebook}#{item.section.replace(' ', '-')})")
+
+
+def test_plain_reinforce_is_checked_without_error_and_fails_its_four_course_items():
+    report = checklist(ReinforceConfig.plain(), env_id="CartPole-v1")
+    assert report["grad_clip"].status == "not met" and report["grad_clip"].field == "max_grad_norm"
+    assert report["lr_schedule"].status == "not met" and report["lr_schedule"].field == "anneal_lr"
+    assert report["advantages"].status == "not met" and report["truncation"].status == "not met"
+    assert checklist(ReinforceConfig(max_grad_norm=float("inf")))["grad_clip"].status == "not met"
+    assert checklist(ReinforceConfig())["lr_schedule"].status == "met"

@@ -20,7 +20,7 @@ from pgcourse.quiz import QUIZ_ATTR, QUIZZES, Question, Quiz, show_quiz, static_
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 LESSONS = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if not p.stem.startswith("00"))
 SHOW = re.compile(r'show_quiz\("(\w+)", (\d+)\)')
-DEMO_OR_RUN = re.compile(r"\b\w+_demo\(|\bstatic_\w+\(|\btrain_\w+\(|\bclip_update_study\(")
+DEMO_OR_RUN = re.compile(r"\b\w+_demo\(|\bstatic_\w+\(|\btrain_\w+\(|\brun_seeds\(|\bclip_update_study\(")
 
 
 def single() -> Quiz:

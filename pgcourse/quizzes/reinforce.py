@@ -36,8 +36,9 @@ QUESTIONS = (
         (
             r"True: $G_t$ scales by $c$, and so do its mean and standard deviation (checked above for $c = 0.01$ "
             r"and $c = 100$). That is the scale invariance.",
-            r"False: the mean and std come from the sampled episodes, including the very action being weighted, "
-            r"and from the other episodes of the batch — not a function of $s_t$ alone. It can be (slightly) biased.",
+            r"False: using the other episodes of the batch would be fine (a leave-one-out mean is a valid, unbiased "
+            r"baseline). But each episode is inside its own batch mean, an $O(1/N)$ bias the notebook measures; the "
+            r"division by the batch's std depends on the data too; and one number for every time step is not $b(s_t)$.",
             r"True: the 20-step episode got positive weights next to a 10-step episode and negative ones next to a "
             r"60-step episode (checked above).",
             r"True: each episode's weights then sum to zero whatever its length, so only the order of steps "
@@ -45,23 +46,22 @@ QUESTIONS = (
         ),
     ),
     Question(
-        r"Predict, then run: raw returns, normalised returns, and a value baseline with normalised advantages, "
-        r"100 episodes each on 2 seeds. What will the average returns show?",
+        r"Predict, then run: the ablation's first step adds a learned value baseline $V_\phi$ to plain REINFORCE "
+        r"(nothing else changes; 6 seeds, 150 episodes each). What will the 95% interval of the change in mean "
+        r"return show?",
         (
-            r"Raw returns learn fastest: normalisation throws away the size of the returns.",
-            r"Both normalised variants learn faster than raw returns.",
-            r"The value baseline clearly beats normalised returns.",
-            r"All three are the same: none of them changes the expected gradient.",
+            r"It lies above 0: the baseline clearly helps.",
+            r"It contains 0: a baseline leaves the expected gradient unchanged, so it cannot change learning.",
+            r"It lies below 0: the critic starts random and misleads the policy until it has learned.",
         ),
-        1,
+        0,
         (
-            r"No: raw CartPole returns grow from about 20 to about 100 as the agent improves, so one learning rate "
-            r"cannot fit the whole run; the normalised variants keep the step size steady.",
-            r"Right: both beat raw returns by more than 10 % on average (the cell after the plot asserts it).",
-            r"Not at this budget: with 100 episodes and 2 seeds the two normalised variants cannot be told "
-            r"apart. What separates them is what the estimate is (unbiased or not), not one short run.",
-            r"Normalisation changes the step size (and slightly biases), and the speed of learning depends on "
-            r"both the direction and the size of the steps — the runs differ.",
+            r"Right (asserted under the table): same expected gradient, much lower variance — and with CartPole's "
+            r"all-positive returns, plain REINFORCE pushes up every action it took.",
+            r"Unbiased is not the same as equally good: the variance sets how noisy each step is, and noisier steps "
+            r"learn slower at the same learning rate.",
+            r"A baseline that depends only on the state does not bias the gradient even while it is wrong; an "
+            r"imperfect $V_\phi$ costs at most part of the variance reduction. The measurement agrees.",
         ),
         prediction=True,
     ),

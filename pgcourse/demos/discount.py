@@ -41,7 +41,8 @@ class ReturnTraces:
     r"""Reward-to-go :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k` of a few episodes.
 
     ``returns[i]`` is :math:`G_0, \dots, G_{T_i-1}` of episode ``i``; ``g0`` the
-    :math:`G_0` of every episode (their spread is the variance REINFORCE lives with);
+    :math:`G_0` of every episode (their spread mixes scale and noise: part of its growth with :math:`\gamma`
+    is only the growing size of :math:`G_0`; notebook 02 separates the two with the coefficient of variation);
     ``horizon`` :math:`= 1/(1-\gamma)`, the effective number of future rewards counted.
     """
 

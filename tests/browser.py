@@ -681,7 +681,9 @@ _LAYOUT_JS = """
   const s = scroller.getBoundingClientRect();
   const column = [s.left, s.top, s.left + scroller.clientWidth, s.bottom];
   const output = cell.querySelector('.jp-Cell-outputWrapper');
-  const wide = [...output.querySelectorAll('*')].filter((e) => e.scrollWidth > e.clientWidth + 1)
+  // an element scrolls sideways (or cuts its content off) when its content is wider and it does not let it overflow
+  const wide = [...output.querySelectorAll('*')].filter((e) => e.scrollWidth > e.clientWidth + 1
+      && getComputedStyle(e).overflowX !== 'visible')
       .map((e) => `${name(e)}: scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}`);
   const demos = [...output.querySelectorAll('.' + cls.demo)].map((d) => {
     const img = d.querySelector('.' + cls.figure + ' img');

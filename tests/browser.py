@@ -337,16 +337,31 @@ class Lab:
     root_dir: Path
     _pages: int = 0
 
-    def open_notebook(self, name: str, kernel_timeout: float = KERNEL_START_TIMEOUT_S) -> Notebook:
-        """Open ``name`` (relative to the served folder) in a new page and wait for its connected idle kernel."""
+    def open_notebook(
+        self,
+        name: str,
+        kernel_timeout: float = KERNEL_START_TIMEOUT_S,
+        viewport: tuple[int, int] | None = None,
+        file_browser: bool = False,
+    ) -> Notebook:
+        """Open ``name`` (relative to the served folder) in a new page and wait for its connected idle kernel.
+
+        The page has the session's viewport unless ``viewport`` (width, height) is given. The file browser (left
+        sidebar) is closed, so that wide outputs fit, unless ``file_browser`` asks for it open, as a learner has it.
+        """
         page = self.context.new_page()
+        if viewport is not None:
+            page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
         # A workspace of its own: JupyterLab would otherwise restore (and start kernels for) earlier notebooks.
         self._pages += 1
         workspace = f"pgcourse-{self._pages}"
         page.goto(self.server.url(f"/lab/workspaces/{workspace}/tree/{name}?reset"), wait_until="domcontentloaded")
         notebook = Notebook(lab=self, page=page, name=name)
         notebook.wait_for_kernel(kernel_timeout)
-        notebook.collapse_left_sidebar()
+        if file_browser:
+            notebook.open_file_browser()
+        else:
+            notebook.collapse_left_sidebar()
         return notebook
 
 
@@ -454,6 +469,14 @@ class Notebook:
         if active.count():
             active.first.click()
             self.page.locator("#jp-left-stack").wait_for(state="hidden")
+
+    def open_file_browser(self) -> None:
+        """Show the file browser in the left sidebar (click its tab unless it is open already)."""
+        stack = self.page.locator("#jp-left-stack")
+        if not stack.is_visible():
+            self.page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="filebrowser"]').first.click()
+        stack.wait_for(state="visible")
+        self.page.locator(".jp-FileBrowser").first.wait_for(state="visible")
 
     def menu(self, menu: str, item: str) -> None:
         """Click ``menu`` in the menu bar, then its item labelled exactly ``item`` (as a user would)."""
@@ -641,3 +664,101 @@ def screenshot(locator: Locator, path: Path) -> Path:
     locator.scroll_into_view_if_needed()
     locator.screenshot(path=str(path), animations="disabled")
     return path
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# layout
+
+# Measures, in CSS pixels of the page, one code cell's slider demos (elements of class ``demo``, with a ``figure``
+# holding the plot image and a ``readout``) against the notebook column (the notebook's scrolling panel, without
+# its vertical scrollbar). Every rectangle is [left, top, right, bottom].
+_LAYOUT_JS = """
+([cell, cls]) => {
+  const rect = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const name = (e) => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string'
+      ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+  const scroller = cell.closest('.jp-WindowedPanel-outer') || cell.closest('.jp-Notebook');
+  const s = scroller.getBoundingClientRect();
+  const column = [s.left, s.top, s.left + scroller.clientWidth, s.bottom];
+  const output = cell.querySelector('.jp-Cell-outputWrapper');
+  // an element scrolls sideways (or cuts its content off) when its content is wider and it does not let it overflow
+  const wide = [...output.querySelectorAll('*')].filter((e) => e.scrollWidth > e.clientWidth + 1
+      && getComputedStyle(e).overflowX !== 'visible')
+      .map((e) => `${name(e)}: scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}`);
+  const demos = [...output.querySelectorAll('.' + cls.demo)].map((d) => {
+    const img = d.querySelector('.' + cls.figure + ' img');
+    const readout = d.querySelector('.' + cls.readout);
+    const sized = [...d.querySelectorAll('*')].filter((e) => { const r = e.getBoundingClientRect();
+      return r.width > 0 && r.height > 0; });
+    const outside = sized.filter((e) => { const r = e.getBoundingClientRect();
+      return r.left < column[0] - 1 || r.right > column[2] + 1; })
+      .map((e) => `${name(e)} spans x ${Math.round(e.getBoundingClientRect().left)}..` +
+                  `${Math.round(e.getBoundingClientRect().right)}`);
+    const style = readout ? getComputedStyle(readout) : null;
+    return {
+      box: rect(d),
+      image: img ? rect(img) : null,
+      natural_width: img ? img.naturalWidth : 0,
+      readout: readout ? rect(readout) : null,
+      readout_text: readout ? readout.innerText.trim() : '',
+      readout_shown: !!style && style.visibility !== 'hidden' && style.display !== 'none'
+          && parseFloat(style.opacity) > 0,
+      outside: outside,
+    };
+  });
+  return {column: column, scroller_wide: scroller.scrollWidth > scroller.clientWidth + 1,
+          wide: wide, demos: demos};
+}
+"""
+
+
+@dataclass(frozen=True)
+class DemoBox:
+    """Where one slider demo, its plot image and its readout are drawn ([left, top, right, bottom], CSS pixels)."""
+
+    box: tuple[float, ...]
+    image: tuple[float, ...] | None
+    natural_width: int
+    readout: tuple[float, ...] | None
+    readout_text: str
+    readout_shown: bool
+    outside: tuple[str, ...]
+
+    @property
+    def readout_below(self) -> bool:
+        """True when the readout sits below the figure (the column is too narrow for both side by side)."""
+        return self.image is not None and self.readout is not None and self.readout[1] >= self.image[3] - 1
+
+    @property
+    def scale(self) -> float:
+        """Drawn width of the plot image over its natural (PNG) width: below 1 when it was scaled to the column."""
+        return (self.image[2] - self.image[0]) / self.natural_width if self.image and self.natural_width else 0.0
+
+
+@dataclass(frozen=True)
+class CellLayout:
+    """One cell's slider demos against the notebook column, and every element of its output that scrolls sideways."""
+
+    column: tuple[float, ...]
+    scroller_wide: bool
+    wide: tuple[str, ...]
+    demos: tuple[DemoBox, ...]
+
+
+def measure_layout(cell: Locator, classes: dict[str, str]) -> CellLayout:
+    """Measure the demos of a code cell; ``classes`` names the CSS classes ``demo``, ``figure`` and ``readout``."""
+    cell.scroll_into_view_if_needed()
+    raw = cell.page.evaluate(_LAYOUT_JS, [cell.element_handle(), classes])
+    demos = tuple(
+        DemoBox(
+            box=tuple(d["box"]),
+            image=tuple(d["image"]) if d["image"] else None,
+            natural_width=int(d["natural_width"]),
+            readout=tuple(d["readout"]) if d["readout"] else None,
+            readout_text=d["readout_text"],
+            readout_shown=bool(d["readout_shown"]),
+            outside=tuple(d["outside"]),
+        )
+        for d in raw["demos"]
+    )
+    return CellLayout(tuple(raw["column"]), bool(raw["scroller_wide"]), tuple(raw["wide"]), demos)

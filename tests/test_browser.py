@@ -4,6 +4,11 @@ For each notebook with a slider demo: Run All Cells from the menu (no cell may f
 from the keyboard and check that the rendered output (plot image and/or readout text) changes. Screenshots of
 the widget cells before and after go to ``artifacts/browser/`` (git-ignored).
 
+Layout: at 1366×768 and at 1920×1080, with the file browser open, every slider demo (all of them, shown by a
+notebook generated for the test, and those of a real course notebook) fits the notebook column: its figure and
+readout lie inside the column, nothing in the output scrolls sideways, the readout is shown (below the figure
+when the column is narrow). Screenshots of the page at each demo go to ``artifacts/browser/layout/``.
+
 Outside CI a missing Chromium, Playwright or notebook is a skip that says why; in CI (``CI=true``) it is a failure.
 Run: ``.venv/bin/python -m pytest -q tests/test_browser.py -m browser -s``. A learner enables it with
 ``sudo apt-get install chromium`` or ``PGCOURSE_CHROMIUM=/path/to/chrome``.
@@ -32,6 +37,7 @@ from browser import (
     find_chromium,
     in_ci,
     jupyter_lab,
+    measure_layout,
     move_slider,
     playwright_available,
     read_widget,
@@ -245,3 +251,109 @@ def test_quiz_in_browser(request: pytest.FixtureRequest) -> None:
         raise
     finally:
         notebook.shutdown_kernel()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# layout
+
+LAYOUT_VIEWPORTS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}  # a common laptop, a common desktop
+LAYOUT_NOTEBOOK = "_layout_demos.ipynb"  # generated into the served temporary copy only
+LAYOUT_REAL_NOTEBOOK = "04_gae.ipynb"  # quick to run, and its two-slider demo was the one cut off at 1366 px
+#: Every slider demo, built as its notebook builds it (its label names the notebook).
+LAYOUT_DEMOS = {
+    "00 install check": "demos.hello_demo()",
+    "01 Monte Carlo gradient": "demos.mc_gradient_demo(demos.gradient_samples())",
+    "02 discount": "demos.gamma_demo(n_trajectories=5, seed=0)",
+    "03 baseline": "demos.baseline_demo(demos.baseline_study())",
+    "04 GAE": "demos.gae_demo(demos.gae_study())",
+    "06 step size": "demos.step_size_demo(demos.step_size_study())",
+    "07 clip objective": "demos.clip_objective_demo()",
+    "07 clip updates": "demos.clip_update_demo(demos.clip_update_study())",
+    "09 KL estimators": "demos.kl_estimator_demo()",
+}
+
+
+def layout_notebook() -> nbformat.NotebookNode:
+    """A notebook that shows every slider demo of the course, one per cell."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Every slider demo"),
+        nbformat.v4.new_code_cell("from pgcourse import demos"),
+    ]
+    for label, build in LAYOUT_DEMOS.items():
+        nb.cells += [nbformat.v4.new_markdown_cell(f"## {label}"), nbformat.v4.new_code_cell(build)]
+    return nb
+
+
+def test_layout_notebook_shows_every_demo() -> None:
+    """The generated notebook covers every ``*_demo`` of :mod:`pgcourse.demos` (a new demo must be added to it)."""
+    from pgcourse import demos
+
+    builders = {name for name in demos.__all__ if name.endswith("_demo")}
+    shown = {name for name in builders if any(f"demos.{name}(" in build for build in LAYOUT_DEMOS.values())}
+    assert shown == builders, f"not in LAYOUT_DEMOS: {sorted(builders - shown)}"
+
+
+def layout_problems(layout, where: str) -> list[str]:
+    """Everything that does not fit the notebook column in one cell's measured layout (empty: it fits)."""
+    left, _, right, _ = layout.column
+    problems = [f"{where}: {w} (scrolls sideways)" for w in layout.wide]
+    if layout.scroller_wide:
+        problems.append(f"{where}: the notebook panel scrolls sideways")
+    for d, demo in enumerate(layout.demos):
+        at = f"{where}, demo {d}"
+        if demo.box[0] < left - 1 or demo.box[2] > right + 1:
+            problems.append(f"{at}: spans x {demo.box[0]:.0f}..{demo.box[2]:.0f}, column is {left:.0f}..{right:.0f}")
+        problems += [f"{at}: {o}, outside the column {left:.0f}..{right:.0f}" for o in demo.outside]
+        if demo.image is None or demo.natural_width == 0:
+            problems.append(f"{at}: no plot image is shown")
+        if demo.readout is None or not demo.readout_shown or not demo.readout_text:
+            problems.append(f"{at}: the readout is not shown")
+        elif demo.image is not None and not (demo.readout_below or demo.readout[0] >= demo.image[2] - 1):
+            problems.append(f"{at}: the readout {demo.readout} overlaps the figure {demo.image}")
+    return problems
+
+
+@pytest.mark.parametrize("size", LAYOUT_VIEWPORTS)
+@pytest.mark.parametrize("name", [LAYOUT_NOTEBOOK, LAYOUT_REAL_NOTEBOOK], ids=lambda n: n.removesuffix(".ipynb"))
+def test_demo_layout(name: str, size: str, request: pytest.FixtureRequest) -> None:
+    """With the file browser open, every demo's figure and readout fit the notebook column; screenshots kept."""
+    from pgcourse.demos.widget import DEMO_CLASS, FIGURE_CLASS, READOUT_CLASS
+
+    if name != LAYOUT_NOTEBOOK and not (NOTEBOOKS / name).exists():
+        unavailable(f"notebooks/{name} does not exist")
+    lab: Lab = request.getfixturevalue("lab")
+    if name == LAYOUT_NOTEBOOK:
+        nbformat.write(layout_notebook(), lab.root_dir / name)
+    out_dir = artifact_dir(f"layout/{name.removesuffix('.ipynb')}-{size}")
+    classes = {"demo": DEMO_CLASS, "figure": FIGURE_CLASS, "readout": READOUT_CLASS}
+    notebook = lab.open_notebook(name, viewport=LAYOUT_VIEWPORTS[size], file_browser=True)
+    try:
+        ran = notebook.run_all(run_all_timeout(600))
+        assert not notebook.unexpected_errors(), "\n".join(notebook.unexpected_errors())
+        cells = notebook.cells()
+        demo_cells = [cells.nth(i) for i in range(cells.count()) if cells.nth(i).locator(f".{DEMO_CLASS}").count()]
+        expected = len(LAYOUT_DEMOS) if name == LAYOUT_NOTEBOOK else 1
+        assert len(demo_cells) >= expected, f"{name}: {len(demo_cells)} cell(s) show a demo, expected {expected}"
+        sidebar = notebook.page.locator("#jp-left-stack").bounding_box()
+        assert sidebar and sidebar["width"] > 150, f"the file browser is not open: {sidebar}"
+        notebook.blur()
+        problems, lines = [], []
+        for c, cell in enumerate(demo_cells):
+            cell.locator(f".{DEMO_CLASS}").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            layout = measure_layout(cell, classes)
+            notebook.page.screenshot(path=str(out_dir / f"demo{c}.png"))
+            problems += layout_problems(layout, f"{name} at {size}, demo cell {c}")
+            for demo in layout.demos:
+                where = "below" if demo.readout_below else "beside"
+                lines.append(f"  cell {c}: figure at {demo.scale:.0%} of its width, readout {where} it")
+        assert not problems, "\n".join(problems)
+    except Exception:
+        notebook.page.screenshot(path=str(out_dir / "page-on-failure.png"), full_page=True)
+        raise
+    finally:
+        notebook.shutdown_kernel()
+    column = layout.column[2] - layout.column[0]
+    print(f"\n{name} at {size} (file browser open, column {column:.0f} px): Run All {ran:.1f} s; in {out_dir}")
+    print("\n".join(lines))

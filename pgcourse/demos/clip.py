@@ -434,7 +434,7 @@ def _draw_ratio_boxes(ax: Axes, results: Sequence[ClipUpdateResult], styles: Seq
     ax.axhline(1.0, color="0.4", linewidth=0.8)
     ax.set_xticks(pos, labels or [rf"$\epsilon$ = {r.clip_eps:g}" for r in results])
     ax.set_ylabel(r"ratio $r$ after the update")
-    ax.set_title("ratios after the update (5–95 %)\nbars: the window 1 ± ε", fontsize=10)
+    ax.set_title("ratios after the update\n(5–95 %), bars: 1 ± ε", fontsize=10)
     return box, bars
 
 

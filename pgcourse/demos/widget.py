@@ -31,6 +31,7 @@ from pgcourse.toy import DEFAULT_THETA
 
 __all__ = [
     "SliderDemo",
+    "figure_and_readout",
     "Refresh",
     "make_slider",
     "keep_limits",
@@ -76,6 +77,35 @@ Refresh = Callable[[Any, Any], Hashable]
 MAX_BACKGROUNDS = 24
 
 
+#: CSS classes of a demo's parts in the page (the browser test finds the demo, its figure and its readout by them).
+DEMO_CLASS, FIGURE_CLASS, READOUT_CLASS = "pgc-demo", "pgc-demo-figure", "pgc-demo-readout"
+#: The readout's width: it sits beside the figure while the column has room for both, else it wraps below it.
+READOUT_MIN_WIDTH, READOUT_MAX_WIDTH = "220px", "420px"
+
+
+def _wrap_layout() -> widgets.Layout:
+    """A full-width flex row whose items wrap onto the next line when the column is too narrow for them."""
+    return widgets.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%",
+                          max_width="100%")  # fmt: skip
+
+
+def figure_and_readout() -> tuple[widgets.Output, widgets.HTML, widgets.Box]:
+    """The figure (an Output showing a PNG), the readout (HTML) and the row holding both: the layout of every demo.
+
+    The figure keeps its natural size while the column has room and shrinks with it otherwise (it may not grow past
+    the column: ``max_width`` 100 %, no minimum width; JupyterLab draws an output image at ``max-width: 100%``,
+    ``height: auto``, so the PNG scales down with its aspect ratio kept). The readout takes between
+    ``READOUT_MIN_WIDTH`` and ``READOUT_MAX_WIDTH`` beside the figure, and wraps below it when the row
+    (``flex-flow: row wrap``) has no room for both. Nothing is wider than the column, so nothing scrolls sideways.
+    """
+    figure = widgets.Output(layout=widgets.Layout(flex="0 1 auto", min_width="0", max_width="100%"))
+    readout = widgets.HTML(layout=widgets.Layout(flex="1 1 240px", min_width=READOUT_MIN_WIDTH,
+                                                 max_width=READOUT_MAX_WIDTH, margin="0 0 0 12px"))  # fmt: skip
+    figure.add_class(FIGURE_CLASS)
+    readout.add_class(READOUT_CLASS)
+    return figure, readout, widgets.Box([figure, readout], layout=_wrap_layout())
+
+
 class SliderDemo(widgets.VBox):
     """Controls on top, the figure and a text readout side by side below (the readout wraps below the figure
     when the notebook column is narrow; the figure scales down to the column).
@@ -114,9 +144,7 @@ class SliderDemo(widgets.VBox):
         self.buttons = dict(buttons or {})
         self._compute, self._draw, self._readout, self._refresh = compute, draw, readout, refresh
         self.figsize = figsize
-        self.figure_output = widgets.Output(layout=widgets.Layout(flex="0 1 auto", min_width="0", max_width="100%"))
-        self.readout = widgets.HTML(layout=widgets.Layout(flex="1 1 240px", min_width="220px", max_width="420px",
-                                                          margin="0 0 0 12px"))
+        self.figure_output, self.readout, figure_row = figure_and_readout()
         for name, w in {**self.controls, **self.buttons}.items():
             setattr(self, name, w)
         for w in self.controls.values():
@@ -128,9 +156,9 @@ class SliderDemo(widgets.VBox):
         self._positions: list[Any] | None = None
         self._artists: Any = None
         self._backgrounds: dict[Hashable, Any] = {}
-        wrap = {"display": "flex", "flex_flow": "row wrap", "align_items": "flex-start", "width": "100%"}
-        row = widgets.Box(list(self.controls.values()) + list(self.buttons.values()), layout=widgets.Layout(**wrap))
-        self.children = (row, widgets.Box([self.figure_output, self.readout], layout=widgets.Layout(**wrap)))
+        row = widgets.Box(list(self.controls.values()) + list(self.buttons.values()), layout=_wrap_layout())
+        self.children = (row, figure_row)
+        self.add_class(DEMO_CLASS)
         self.update()
 
     @property
@@ -375,5 +403,3 @@ def static_figure(ncols: int, figsize: tuple[float, float]) -> tuple[Figure, np.
     with course_style():
         fig, axes = plt.subplots(1, ncols, figsize=figsize, squeeze=False)
     return fig, axes[0]
-
-

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 
 import matplotlib
 import numpy as np
@@ -20,21 +19,6 @@ import numpy as np
 matplotlib.use("Agg")
 
 from pgcourse import demos  # noqa: E402
-
-
-def _builders() -> dict[str, Callable[[], demos.SliderDemo]]:
-    """Every demo as the notebooks build it (the studies they share are part of the build)."""
-    return {
-        "hello (00)": demos.hello_demo,
-        "MC gradient (01)": lambda: demos.mc_gradient_demo(demos.gradient_samples()),
-        "discount γ (02)": lambda: demos.gamma_demo(n_trajectories=5, seed=0),
-        "baseline β (03)": lambda: demos.baseline_demo(demos.baseline_study()),
-        "GAE (04)": lambda: demos.gae_demo(demos.gae_study()),
-        "trust region α (06)": lambda: demos.step_size_demo(demos.step_size_study()),
-        "clip objective (07)": demos.clip_objective_demo,
-        "clip updates (07)": lambda: demos.clip_update_demo(demos.clip_update_study()),
-        "KL estimators (09)": demos.kl_estimator_demo,
-    }
 
 
 def _grid(slider) -> list:
@@ -71,11 +55,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated substrings of demo names")
     args = parser.parse_args()
     rows = []
-    for title, build in _builders().items():
+    for title in demos.NOTEBOOK_DEMOS:
         if args.only and not any(s in title for s in args.only.split(",")):
             continue
         t0 = time.perf_counter()
-        demo = build()
+        demo = demos.demo_as_in_notebook(title)
         built = time.perf_counter() - t0
         for name, slider in demo.controls.items():
             times, compute = (np.array(t) * 1000 for t in _sweep(demo, name, args.moves))

@@ -259,18 +259,6 @@ def test_quiz_in_browser(request: pytest.FixtureRequest) -> None:
 LAYOUT_VIEWPORTS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}  # a common laptop, a common desktop
 LAYOUT_NOTEBOOK = "_layout_demos.ipynb"  # generated into the served temporary copy only
 LAYOUT_REAL_NOTEBOOK = "04_gae.ipynb"  # quick to run, and its two-slider demo was the one cut off at 1366 px
-#: Every slider demo, built as its notebook builds it (its label names the notebook).
-LAYOUT_DEMOS = {
-    "00 install check": "demos.hello_demo()",
-    "01 Monte Carlo gradient": "demos.mc_gradient_demo(demos.gradient_samples())",
-    "02 discount": "demos.gamma_demo(n_trajectories=5, seed=0)",
-    "03 baseline": "demos.baseline_demo(demos.baseline_study())",
-    "04 GAE": "demos.gae_demo(demos.gae_study())",
-    "06 step size": "demos.step_size_demo(demos.step_size_study())",
-    "07 clip objective": "demos.clip_objective_demo()",
-    "07 clip updates": "demos.clip_update_demo(demos.clip_update_study())",
-    "09 KL estimators": "demos.kl_estimator_demo()",
-}
 
 
 def layout_notebook() -> nbformat.NotebookNode:
@@ -281,18 +269,11 @@ def layout_notebook() -> nbformat.NotebookNode:
         nbformat.v4.new_markdown_cell("# Every slider demo"),
         nbformat.v4.new_code_cell("from pgcourse import demos"),
     ]
-    for label, build in LAYOUT_DEMOS.items():
-        nb.cells += [nbformat.v4.new_markdown_cell(f"## {label}"), nbformat.v4.new_code_cell(build)]
-    return nb
-
-
-def test_layout_notebook_shows_every_demo() -> None:
-    """The generated notebook covers every ``*_demo`` of :mod:`pgcourse.demos` (a new demo must be added to it)."""
     from pgcourse import demos
 
-    builders = {name for name in demos.__all__ if name.endswith("_demo")}
-    shown = {name for name in builders if any(f"demos.{name}(" in build for build in LAYOUT_DEMOS.values())}
-    assert shown == builders, f"not in LAYOUT_DEMOS: {sorted(builders - shown)}"
+    for label, build in demos.NOTEBOOK_DEMOS.items():
+        nb.cells += [nbformat.v4.new_markdown_cell(f"## {label}"), nbformat.v4.new_code_cell(build)]
+    return nb
 
 
 def layout_problems(layout, where: str) -> list[str]:
@@ -334,7 +315,9 @@ def test_demo_layout(name: str, size: str, request: pytest.FixtureRequest) -> No
         assert not notebook.unexpected_errors(), "\n".join(notebook.unexpected_errors())
         cells = notebook.cells()
         demo_cells = [cells.nth(i) for i in range(cells.count()) if cells.nth(i).locator(f".{DEMO_CLASS}").count()]
-        expected = len(LAYOUT_DEMOS) if name == LAYOUT_NOTEBOOK else 1
+        from pgcourse.demos import NOTEBOOK_DEMOS
+
+        expected = len(NOTEBOOK_DEMOS) if name == LAYOUT_NOTEBOOK else 1
         assert len(demo_cells) >= expected, f"{name}: {len(demo_cells)} cell(s) show a demo, expected {expected}"
         sidebar = notebook.page.locator("#jp-left-stack").bounding_box()
         assert sidebar and sidebar["width"] > 150, f"the file browser is not open: {sidebar}"

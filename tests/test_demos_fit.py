@@ -6,26 +6,11 @@ visible text of every demo's figure lies within the figure, at the first value o
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
 from pgcourse import demos
-
-#: Every slider demo, as its notebook builds it.
-BUILDERS: dict[str, Callable[[], demos.SliderDemo]] = {
-    "hello": demos.hello_demo,
-    "mc_gradient": lambda: demos.mc_gradient_demo(demos.gradient_samples()),
-    "gamma": lambda: demos.gamma_demo(n_trajectories=5, seed=0),
-    "baseline": lambda: demos.baseline_demo(demos.baseline_study()),
-    "gae": lambda: demos.gae_demo(demos.gae_study()),
-    "step_size": lambda: demos.step_size_demo(demos.step_size_study()),
-    "clip_objective": demos.clip_objective_demo,
-    "clip_update": lambda: demos.clip_update_demo(demos.clip_update_study()),
-    "kl_estimator": demos.kl_estimator_demo,
-}
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +20,9 @@ def _close_figures():
 
 
 def test_every_demo_is_checked() -> None:
-    assert {f"{name}_demo" for name in BUILDERS} == {n for n in demos.__all__ if n.endswith("_demo")}
+    builders = {name for name in demos.__all__ if name.endswith("_demo")}
+    shown = {name for name in builders if any(f"demos.{name}(" in code for code in demos.NOTEBOOK_DEMOS.values())}
+    assert shown == builders, f"not in demos.NOTEBOOK_DEMOS: {sorted(builders - shown)}"
 
 
 def figures(demo: demos.SliderDemo) -> list[Figure]:
@@ -59,9 +46,9 @@ def cut_off(fig: Figure) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("name", BUILDERS)
+@pytest.mark.parametrize("name", demos.NOTEBOOK_DEMOS)
 def test_no_text_is_cut_off(name: str) -> None:
-    demo = BUILDERS[name]()
+    demo = demos.demo_as_in_notebook(name)
     problems = [f"at the start: {p}" for fig in figures(demo) for p in cut_off(fig)]
     for key, control in demo.controls.items():
         if hasattr(control, "max"):

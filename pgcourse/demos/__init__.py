@@ -163,4 +163,30 @@ __all__ = [
     "kl_estimates",
     "static_kl_estimators",
     "kl_estimator_demo",
+    "NOTEBOOK_DEMOS",
+    "demo_as_in_notebook",
 ]
+
+#: Every slider demo of the course, as its notebook cell builds it: a label naming the notebook -> the cell's code
+#: (``demos`` is this package). The slider benchmark, the figure-fit test and the browser layout test all build the
+#: demos from this one table.
+NOTEBOOK_DEMOS: dict[str, str] = {
+    "hello (00)": "demos.hello_demo()",
+    "MC gradient (01)": "demos.mc_gradient_demo(demos.gradient_samples())",
+    "discount γ (02)": "demos.gamma_demo(n_trajectories=5, seed=0)",
+    "baseline β (03)": "demos.baseline_demo(demos.baseline_study())",
+    "GAE (04)": "demos.gae_demo(demos.gae_study())",
+    "trust region α (06)": "demos.step_size_demo(demos.step_size_study())",
+    "clip objective (07)": "demos.clip_objective_demo()",
+    "clip updates (07)": "demos.clip_update_demo(demos.clip_update_study())",
+    "KL estimators (09)": "demos.kl_estimator_demo()",
+}
+
+
+def demo_as_in_notebook(label: str) -> SliderDemo:
+    """Build the demo ``NOTEBOOK_DEMOS[label]`` exactly as its notebook cell does (the studies it shares included)."""
+    import sys
+
+    if label not in NOTEBOOK_DEMOS:
+        raise ValueError(f"unknown demo {label!r}; known: {', '.join(NOTEBOOK_DEMOS)}")
+    return eval(NOTEBOOK_DEMOS[label], {"__builtins__": {}, "demos": sys.modules[__name__]})

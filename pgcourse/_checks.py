@@ -75,3 +75,10 @@ def positive(value: float, name: str) -> float:
     if value <= 0:
         raise ValueError(f"{name}={value} is outside the allowed range (0, inf)")
     return float(value)
+
+
+def count(value: int, name: str) -> int:
+    """Check ``value`` is an integer ``>= 1`` (a number of steps, a horizon)."""
+    if isinstance(value, bool) or not float(value).is_integer() or value < 1:
+        raise ValueError(f"{name}={value!r} is outside the allowed range [1, inf) (an integer)")
+    return int(value)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from pgcourse._checks import ArrayLike, as_float_tensor, as_mask, as_time_major, same_shape, unit_interval
+from pgcourse._checks import ArrayLike, as_float_tensor, as_mask, as_time_major, count, same_shape, unit_interval
 
 __all__ = ["discounted_returns", "normalize", "td_errors", "n_step_advantages", "lambda_weights", "gae"]
 
@@ -96,9 +96,7 @@ def n_step_advantages(
     end of the input: bootstrap from ``next_values``), as in :func:`gae`. ``n = 1`` is the
     TD error, ``n`` at least the episode's remaining length is :math:`G_t - V(s_t)`.
     """
-    if isinstance(n, bool) or not float(n).is_integer() or n < 1:
-        raise ValueError(f"n={n!r} is outside the allowed range [1, inf) (an integer)")
-    n = int(n)
+    n = count(n, "n")
     deltas = td_errors(rewards, values, next_values, terminated, gamma)
     carry = gamma * (1.0 - as_mask(terminated, "terminated", deltas)) * (1.0 - as_mask(truncated, "truncated", deltas))
     T = deltas.shape[0]
@@ -120,11 +118,10 @@ def lambda_weights(lam: float, n_max: int) -> torch.Tensor:
     :math:`\sum_{n=1}^{T} w_n \hat A^{(n)}_t = \hat A^{\mathrm{GAE}(\gamma,\lambda)}_t` exactly.
     """
     lam = unit_interval(lam, "lam")
-    if isinstance(n_max, bool) or not float(n_max).is_integer() or n_max < 1:
-        raise ValueError(f"n_max={n_max!r} is outside the allowed range [1, inf) (an integer)")
-    n = torch.arange(1, int(n_max) + 1, dtype=torch.float64)
+    n_max = count(n_max, "n_max")
+    n = torch.arange(1, n_max + 1, dtype=torch.float64)
     w = (1.0 - lam) * lam ** (n - 1)
-    w[-1] = lam ** (int(n_max) - 1)
+    w[-1] = lam ** (n_max - 1)
     return w.float()
 
 

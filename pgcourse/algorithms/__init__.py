@@ -2,7 +2,7 @@
 
 from pgcourse.algorithms.a2c import A2CConfig, train_a2c
 from pgcourse.algorithms.common import HISTORY_KEYS, StopTraining, TrainingNaNError, TrainResult, stop_at_mean_return
-from pgcourse.algorithms.ppo import PPOConfig, train_ppo
+from pgcourse.algorithms.ppo import PRESETS, PPOConfig, train_ppo
 from pgcourse.algorithms.reinforce import ReinforceConfig, train_reinforce
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "A2CConfig",
     "train_a2c",
     "PPOConfig",
+    "PRESETS",
     "train_ppo",
 ]

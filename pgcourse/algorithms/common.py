@@ -61,6 +61,8 @@ HISTORY_KEYS = (
     "action_range",
 )
 
+#: Called with each update's record. A callback object may also define ``on_start(result)``: it is
+#: called once, before the first update, with the :class:`TrainResult` whose ``policy`` is being trained.
 Callback = Callable[[dict[str, float]], None]
 
 
@@ -254,6 +256,9 @@ class Session:
         self.callbacks = list(callbacks)
         self.start = time.perf_counter()
         self.bar = tqdm(total=total, unit=unit, disable=not progress, desc=f"{result.env_id} seed {result.seed}")
+        for cb in self.callbacks:  # a callback that needs the policy being trained (e.g. EvalCallback) binds here
+            if hasattr(cb, "on_start"):
+                cb.on_start(result)
 
     def add_episodes(self, returns: Sequence[float], lengths: Sequence[int], steps: Sequence[int]) -> None:
         for r, n, s in zip(returns, lengths, steps):

@@ -183,6 +183,19 @@ PRESETS: dict[str, PPOConfig] = {
         normalize_reward=True,
         total_steps=500_000,
     ),
+    # the same settings with a Gaussian policy, for twice the budget
+    "LunarLanderContinuous-v3": PPOConfig(
+        n_envs=16,
+        n_steps=512,
+        n_epochs=8,
+        n_minibatches=16,
+        lr=7e-4,
+        gamma=0.999,
+        gae_lambda=0.98,
+        ent_coef=0.01,
+        normalize_reward=True,
+        total_steps=1_000_000,
+    ),
 }
 
 

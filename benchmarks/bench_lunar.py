@@ -63,12 +63,15 @@ def _first_running_mean(returns: np.ndarray, steps: np.ndarray, times: np.ndarra
     return (float(steps[hit[0]]), float(times[hit[0]])) if len(hit) else (np.inf, np.inf)
 
 
-def ours(env_id: str, seed: int) -> Run:
+def ours(env_id: str, seed: int, overrides: dict | None = None) -> Run:
+    from dataclasses import replace
+
     from pgcourse.algorithms import PRESETS, train_ppo
     from pgcourse.evaluation import EvalCallback, evaluate
 
     ev = EvalCallback(env_id, every=EVERY, n_episodes=EVAL_EPISODES, start_at=START_AT)
-    res = train_ppo(env_id, seed=seed, progress=False, callbacks=[ev])
+    config = replace(PRESETS[env_id], **(overrides or {}))
+    res = train_ppo(env_id, config, seed=seed, progress=False, callbacks=[ev])
     # wall time of each episode's end, evaluation excluded: interpolated between the updates' records
     ep_steps = res.episode_steps()
     upd_steps = res.metric("env_steps")
@@ -78,8 +81,9 @@ def ours(env_id: str, seed: int) -> Run:
     first = ev.first(MARK)
     final = evaluate(res.policy, env_id, EVAL_EPISODES, seed=10_000)
     last = res.history[-1]
+    changed = "".join(f", {k}={v}" for k, v in (overrides or {}).items())
     return Run(
-        f"ours PPO (preset, {PRESETS[env_id].total_steps // 1000}k)",
+        f"ours PPO (preset{changed}, {config.total_steps // 1000}k)",
         env_id,
         seed,
         rm_steps,
@@ -215,6 +219,23 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+def _override(item: str) -> tuple[str, object]:
+    """``"normalize_obs=True"`` -> ``("normalize_obs", True)``; the value is read as a Python literal."""
+    import ast
+    from dataclasses import fields
+
+    from pgcourse.algorithms import PPOConfig
+
+    name, sep, value = item.partition("=")
+    allowed = [f.name for f in fields(PPOConfig)]
+    if not sep or name not in allowed:
+        raise SystemExit(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(allowed)}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise SystemExit(f"--set {item!r}: {value!r} is not a Python literal (True, 0.5, 16, (64, 64))") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", choices=ENVS + ("both",), default="LunarLander-v3")
@@ -222,13 +243,16 @@ def main() -> None:
     parser.add_argument("--sb3-seeds", type=int, default=3)
     parser.add_argument("--no-sb3", action="store_true", help="skip the stable-baselines3 rows")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (processes); 2 = both cores")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change a field of our preset, e.g. --set normalize_obs=True (repeatable)")
     args = parser.parse_args()
+    overrides = dict(_override(item) for item in args.set)
     envs = ENVS if args.env == "both" else (args.env,)
     tasks = []
     for env_id in envs:
         if not args.no_sb3:  # the long runs first, so the queue ends with short ones
             tasks += [delayed(sb3)(env_id, s) for s in range(args.sb3_seeds)]
-        tasks += [delayed(ours)(env_id, s) for s in range(args.seeds)]
+        tasks += [delayed(ours)(env_id, s, overrides) for s in range(args.seeds)]
     start = time.perf_counter()
     runs = Parallel(n_jobs=args.jobs, prefer="processes", verbose=0)(tasks)
     for env_id in envs:

@@ -78,3 +78,21 @@ def test_no_registry_hosts_in_the_repo():
             continue
         text = path.read_text(errors="ignore")
         assert not any(h in text for h in hosts), name
+
+
+def test_readme_states_the_lunar_presets_as_they_are():
+    from pgcourse.algorithms import PRESETS
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    d = PRESETS["LunarLander-v3"]
+    said = (
+        f"({d.n_envs} envs × {d.n_steps} steps, {d.n_epochs} epochs of {d.n_minibatches} minibatches, lr {f'{d.lr:.0e}'.replace('e-0', 'e-')} "
+        f"annealed, γ {d.gamma:g}, λ {d.gae_lambda:g}, entropy {d.ent_coef:g}, reward normalisation), "
+        f"{d.total_steps // 1000}k steps"
+    )
+    assert d.anneal_lr and d.normalize_reward and said in readme, said
+    c = PRESETS["LunarLanderContinuous-v3"]
+    from dataclasses import replace
+
+    assert replace(c, total_steps=d.total_steps) == d and f"{c.total_steps // 1_000_000}M steps" in readme
+    assert not c.normalize_obs and "observation normalisation off" in readme

@@ -183,7 +183,8 @@ PRESETS: dict[str, PPOConfig] = {
         normalize_reward=True,
         total_steps=500_000,
     ),
-    # the same settings with a Gaussian policy, for twice the budget
+    # the same settings with a Gaussian policy, for twice the budget; observation normalisation stays off
+    # (with it, 2 seeds reached an evaluation of 200 later: README, "LunarLander")
     "LunarLanderContinuous-v3": PPOConfig(
         n_envs=16,
         n_steps=512,

@@ -19,11 +19,11 @@ def progress():  # noqa: ANN201 - returns pgcourse.learner.Progress
     Kept in a small JSON file in your data directory (see :mod:`pgcourse.learner`); never required.
     The exercise and quiz layers are imported here, on call, so ``import pgcourse`` stays light.
     """
-    from pgcourse.exercises import EXERCISES
+    from pgcourse.exercises import EXERCISES, MISSIONS
     from pgcourse.learner import progress_report
     from pgcourse.quizzes import QUIZZES
 
-    catalogue = {"exercises": [("exercise", name) for name in EXERCISES]}
+    catalogue = {"exercises": [("exercise", name) for name in (*EXERCISES, *MISSIONS)]}
     catalogue.update({stem: [("quiz", f"{stem}/{i}") for i in range(len(qs))] for stem, qs in QUIZZES.items()})
     return progress_report(catalogue)
 

@@ -35,6 +35,7 @@ __all__ = [
     "ValueFunction",
     "ActorCritic",
     "GaussianActorCritic",
+    "RandomPolicy",
     "build_actor_critic",
     "policy_from_spec",
     "check_spaces",
@@ -126,6 +127,44 @@ class _PolicyInterface(nn.Module):
 
     def env_action(self, actions: torch.Tensor) -> np.ndarray:
         return actions.cpu().numpy()
+
+
+class RandomPolicy(_PolicyInterface):
+    r"""Uniformly random actions: :math:`\pi(a \mid s) = 1/|\mathcal A|` (``Discrete``) or uniform on the box.
+
+    The baseline a trained policy must beat. It has no parameters and no critic, and it *always* samples, even with
+    ``deterministic=True`` (the mode of a uniform distribution would be one fixed action); with
+    :func:`pgcourse.evaluate` the samples come from torch's RNG seeded from ``seed``, so the returns are reproducible.
+    """
+
+    has_critic = False
+
+    def __init__(self, action_space: gym.Space) -> None:
+        super().__init__()
+        if isinstance(action_space, gym.spaces.Discrete):
+            self.n_actions: int | None = int(action_space.n)
+            self.register_buffer("low", torch.zeros(0))
+            self.register_buffer("high", torch.zeros(0))
+        elif isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+            low, high = np.asarray(action_space.low, dtype=np.float32), np.asarray(action_space.high, dtype=np.float32)
+            if not (np.isfinite(low).all() and np.isfinite(high).all()):
+                raise ValueError(f"RandomPolicy needs a bounded Box action space, got {action_space}")
+            self.n_actions = None
+            self.register_buffer("low", torch.as_tensor(low))
+            self.register_buffer("high", torch.as_tensor(high))
+        else:
+            raise ValueError(f"RandomPolicy needs a Discrete or a 1-D Box action space, got {action_space}")
+
+    def distribution(self, obs: torch.Tensor) -> Distribution:
+        batch = obs.shape[:-1]
+        if self.n_actions is not None:
+            return Categorical(logits=torch.zeros(*batch, self.n_actions))
+        low, high = self.low.expand(*batch, -1), self.high.expand(*batch, -1)
+        return Independent(torch.distributions.Uniform(low, high), 1)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        return self.distribution(obs).sample()
 
 
 class ValueFunction(nn.Module):

@@ -64,15 +64,18 @@ def rollout_frames(
     deterministic: bool = True,
     max_width: int = 320,
     env_kwargs: dict[str, Any] | None = None,
+    stride: int = 1,
 ) -> list[np.ndarray]:
     """Run one episode and return its frames, ``(H, W, 3)`` uint8 arrays.
 
-    The first frame is the reset state; one frame follows each step, until the
-    episode ends (terminated or truncated) or ``max_frames`` frames were taken.
+    The first frame is the reset state; one frame follows every ``stride``-th step (and the
+    last step), until the episode ends (terminated or truncated) or ``max_frames`` frames were
+    taken. ``stride=2`` shows an episode twice as long in the same number of frames.
     ``policy=None`` samples random actions (seeded by ``seed``).
     """
     max_frames = _check_int(max_frames, "max_frames", 1, MAX_FRAMES)
     max_width = _check_int(max_width, "max_width", 16, 4096)
+    stride = _check_int(stride, "stride", 1, 100)
     _headless_sdl()
     try:
         env = gym.make(env_id, render_mode="rgb_array", **(env_kwargs or {}))
@@ -82,6 +85,7 @@ def rollout_frames(
         obs, _ = env.reset(seed=seed)
         env.action_space.seed(seed)
         frames = [downscale(env.render(), max_width)]
+        steps = 0
         while len(frames) < max_frames:
             if policy is None:
                 action = env.action_space.sample()
@@ -91,7 +95,9 @@ def rollout_frames(
                     actions = policy.act(obs_t, deterministic=deterministic)
                 action = policy.env_action(actions)[0]
             obs, _, terminated, truncated, _ = env.step(action)
-            frames.append(downscale(env.render(), max_width))
+            steps += 1
+            if steps % stride == 0 or terminated or truncated:
+                frames.append(downscale(env.render(), max_width))
             if terminated or truncated:
                 break
     finally:
@@ -108,14 +114,16 @@ def animate(
     deterministic: bool = True,
     max_width: int = 320,
     title: str | None = None,
+    stride: int = 1,
 ) -> HTML:
     """One episode as an inline animation (HTML with play/pause controls).
 
-    ``policy=None`` acts at random. Show it by making it the last expression of a
-    cell, or with ``IPython.display.display(animate(...))``.
+    ``policy=None`` acts at random; ``stride`` keeps every ``stride``-th step's frame (see
+    :func:`rollout_frames`). Show it by making it the last expression of a cell, or with
+    ``IPython.display.display(animate(...))``.
     """
     fps = _check_int(fps, "fps", 1, 60)
-    frames = rollout_frames(policy, env_id, seed, max_frames, deterministic, max_width)
+    frames = rollout_frames(policy, env_id, seed, max_frames, deterministic, max_width, stride=stride)
     # No layout engine (the frame fills the axes). The rc context matters: savefig restores the
     # figure's engine through rcParams, which may ask for constrained layout (the course style does).
     who = title or ("random actions" if policy is None else "policy")

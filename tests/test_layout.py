@@ -115,7 +115,8 @@ def test_public_names_are_re_exported():
     for package in (demos, exercises):
         missing = [n for n in package.__all__ if not hasattr(package, n)]
         assert not missing, (package.__name__, missing)
-    assert {n for n in exercises.__all__ if n.startswith("check_")} == {f"check_{n}" for n in exercises.EXERCISES}
+    checkers = {f"check_{n}" for n in (*exercises.EXERCISES, *exercises.MISSIONS)}
+    assert {n for n in exercises.__all__ if n.startswith("check_")} == checkers
     assert {"gae_demo", "baseline_demo", "clip_update_demo", "kl_estimator_demo", "SliderDemo"} <= set(demos.__all__)
 
 

@@ -187,6 +187,17 @@ def test_rollout_frames_random_policy_is_capped_and_seeded():
     assert len(full) == len(again) and np.array_equal(full[-1], again[-1])
 
 
+def test_rollout_frames_stride_keeps_every_kth_step_and_the_last():
+    full = render.rollout_frames(None, "CartPole-v1", seed=0, max_frames=500)
+    strided = render.rollout_frames(None, "CartPole-v1", seed=0, max_frames=500, stride=3)
+    steps = len(full) - 1  # the reset frame, then one per step
+    kept = [0, *range(3, steps + 1, 3)] + ([steps] if steps % 3 else [])
+    assert len(strided) == len(kept)
+    assert all(np.array_equal(strided[i], full[k]) for i, k in enumerate(kept))
+    with pytest.raises(ValueError, match="stride=0"):
+        render.rollout_frames(None, "CartPole-v1", stride=0)
+
+
 def test_rollout_frames_with_a_policy_uses_the_policy_interface():
     torch.manual_seed(0)
     policy = ActorCritic(4, 2)

@@ -65,7 +65,7 @@ def test_notebook_is_committed_clean(path):
 
 def test_expected_notebooks_exist():
     names = {p.stem.split("_")[0] for p in NOTEBOOKS}
-    assert {f"{i:02d}" for i in range(11)} <= names
+    assert {f"{i:02d}" for i in range(12)} <= names
 
 
 def test_no_registry_hosts_in_the_repo():

@@ -33,6 +33,8 @@ module                    what it shows                                        n
 ``demos.trust``           step size α: true gain, surrogate, L^CLIP, mean KL   06
 ``demos.clip``            PPO's clip range ε, on L^CLIP and on real updates    07
 ``demos.kl``              the k1 and k3 KL estimators                          09
+``demos.capstone``        no slider: gymnasium's task docs, the README's       11
+                          benchmark table, rendered rather than restated
 ``demos.handout``         frames of every demo for kernel-free HTML handouts    --
 ========================  ===================================================  ========
 """
@@ -47,6 +49,7 @@ from pgcourse.demos.baseline import (
     optimal_baseline_scale,
     static_baseline_variance,
 )
+from pgcourse.demos.capstone import ReadmeSection, benchmark_table, env_doc_section
 from pgcourse.demos.clip import (
     CLIP_LEVER_BASE,
     CLIP_UPDATE_EPS,
@@ -107,6 +110,9 @@ __all__ = [
     "DEFAULT_THETA",
     "course_mdp",
     "SliderDemo",
+    "ReadmeSection",
+    "benchmark_table",
+    "env_doc_section",
     "hello_curve",
     "hello_demo",
     "GradientSamples",

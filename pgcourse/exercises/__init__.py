@@ -33,13 +33,16 @@ module                          checkers                                        
 ``exercises.continuous``        check_gaussian_log_prob,                             08
                                 check_tanh_gaussian_log_prob
 ``exercises.diagnostics``       check_approx_kl, check_explained_variance            09
+``exercises.landing``           check_landing (a mission: judges the lander you      11
+                                trained, not a function)
 ``exercises.engine``            the machinery: cases, known mistakes, verdicts       --
 ``exercises.reveal``            show_source                                          --
 ==============================  ===================================================  ========
 
 A *debugging* exercise starts from code with planted bugs instead of a stub: its check
 says which bugs remain and hints at the first of them, one at a time. A *derivation*
-asks for a number (here β*), computed by your function from the data it is given.
+asks for a number (here β*), computed by your function from the data it is given. A *mission*
+(``MISSIONS``) judges what you trained: ``check_landing(run)`` evaluates your lander on fresh episodes.
 
 Symbols are those of :mod:`pgcourse.returns` and :mod:`pgcourse.diagnostics`:
 ``r_t`` reward, ``γ`` discount, ``λ`` GAE weight, ``G_t`` return, ``V(s_t)`` value,
@@ -58,6 +61,7 @@ from pgcourse.exercises.continuous import GAUSSIAN, TANH_GAUSSIAN, check_gaussia
 from pgcourse.exercises.diagnostics import EV, KL, check_approx_kl, check_explained_variance
 from pgcourse.exercises.engine import CheckResult, Exercise
 from pgcourse.exercises.gae import DEBUG_GAE, GAE, check_debug_gae, check_gae
+from pgcourse.exercises.landing import LANDING, Mission, check_landing
 from pgcourse.exercises.ppo import CLIPPED, DEBUG_PPO, check_clipped_surrogate, check_debug_ppo_update
 from pgcourse.exercises.returns import REINFORCE, RETURNS, check_discounted_returns, check_reinforce_loss
 from pgcourse.exercises.reveal import SourceView, show_source
@@ -84,10 +88,14 @@ EXERCISES: dict[str, Exercise] = {
     )
 }
 
+#: The missions: checked on what the learner trained (a run), not on a function; recorded like the exercises.
+MISSIONS: dict[str, Mission] = {"landing": LANDING}
+
 __all__ = [
     "CheckResult",
     "SourceView",
     "EXERCISES",
+    "MISSIONS",
     "check_discounted_returns",
     "check_reinforce_loss",
     "check_normalized_advantages",
@@ -102,5 +110,6 @@ __all__ = [
     "check_tanh_gaussian_log_prob",
     "check_approx_kl",
     "check_explained_variance",
+    "check_landing",
     "show_source",
 ]

@@ -11,6 +11,7 @@ from pgcourse.quiz import Question
 from pgcourse.quizzes import (
     a2c,
     baselines,
+    capstone,
     continuous,
     diagnostics,
     failures,
@@ -32,6 +33,7 @@ QUIZZES: dict[str, tuple[Question, ...]] = {
     "08_continuous_control": continuous.QUESTIONS,
     "09_diagnostics": diagnostics.QUESTIONS,
     "10_failure_modes": failures.QUESTIONS,
+    "11_capstone_lunar_lander": capstone.QUESTIONS,
 }
 
 __all__ = ["QUIZZES", "Question"]

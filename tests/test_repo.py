@@ -36,6 +36,23 @@ def test_environment_yml_matches_pyproject():
     assert listed == wanted
 
 
+def test_mujoco_is_an_optional_extra_that_no_notebook_or_test_needs():
+    """Notebook 11 documents ``pip install -e ".[mujoco]"``; nothing the course runs may need MuJoCo."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert [_name(r)[0] for r in project["optional-dependencies"]["mujoco"]] == ["gymnasium[mujoco]"]
+    assert not any("mujoco" in _name(r)[0] for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    robots = "HalfCheetah|Hopper|Walker2d|Ant|Humanoid|Swimmer|Reacher|Pusher|InvertedPendulum|InvertedDoublePendulum"
+    uses = re.compile(rf"^\s*(import|from)\s+mujoco\b|(make|make_vec|train_\w+)\(\s*[\"']({robots})-", re.M)
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            assert cell.cell_type != "code" or not uses.search(cell.source), f"{path.name} needs MuJoCo"
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        assert path.name == "test_repo.py" or not uses.search(path.read_text()), f"{path.name} needs MuJoCo"
+    assert uses.search("import mujoco") and uses.search('gym.make("Hopper-v5")')  # the pattern sees a use
+
+
 def test_torch_pin_is_installed_first_and_metadata_states_a_range():
     assert (ROOT / "constraints.txt").read_text().count("torch==2.13.0") == 1
     setup = (ROOT / "scripts" / "setup_env.sh").read_text()

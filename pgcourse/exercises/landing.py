@@ -123,11 +123,12 @@ def check_landing(run: Any, mission: Mission = LANDING) -> CheckResult:
         return _verdict(False, f"This run trained on {run.env_id}; the mission is {mission.env_id}.", hint=hint)
     misfit = _misfit(policy, mission)
     if misfit is not None:
+        obs_space, act_space = _spaces(mission.env_id)
         return _verdict(
             False,
             f"Wrong policy: {misfit}.",
-            hint=f"{mission.env_id} has 8-dim observations and 4 discrete actions: train_ppo builds the right "
-            f'policy from the environment, train_ppo("{mission.env_id}", ...).',
+            hint=f"{mission.env_id} has observations of shape {obs_space.shape} and the actions {act_space}: "
+            f'train_ppo builds the right policy from the environment, train_ppo("{mission.env_id}", ...).',
         )
     steps = None
     if isinstance(run, TrainResult):

@@ -33,8 +33,8 @@ QUESTIONS = (
         ),
         0,
         (
-            r"Right: the two numbers printed after the training differ for that reason — and the policy you keep "
-            r"is the final one, so that is the one to measure.",
+            r"Right: so the two numbers printed after the training are not the same measurement — and the policy "
+            r"you keep is the final one, so that is the one to measure.",
             r"Reward normalisation scales the critic's targets only; the logged training returns are the true "
             r"ones, in the environment's points.",
             r"Both play the same environment, with the same time limit; only the actions are chosen differently.",

@@ -127,6 +127,17 @@ def test_a_policy_of_the_wrong_spaces_is_rejected_before_playing(policy, phrase)
     assert "shape (8,)" in result.hint and "Discrete(4)" in result.hint
 
 
+def test_a_policy_that_crashes_while_playing_is_a_verdict_not_an_exception():
+    class Broken(HeuristicLander):
+        spec = None  # no spec: the fit check cannot look, so it plays
+
+        def act(self, obs, deterministic=False):
+            raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    result = check_landing(run_of(Broken()))
+    assert not result.passed and "raised RuntimeError while playing LunarLander-v3" in result.message
+
+
 def test_a_bare_policy_is_judged_but_cannot_pass():
     result = check_landing(HeuristicLander())
     assert not result.passed and "above 200" in result.message and "cannot be checked" in result.message

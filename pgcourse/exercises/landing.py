@@ -139,7 +139,15 @@ def check_landing(run: Any, mission: Mission = LANDING) -> CheckResult:
                 hint="Give it a budget of at least one rollout (n_envs × n_steps environment steps).",
             )
         steps = int(run.history[-1]["env_steps"])
-    returns = evaluate(policy, mission.env_id, mission.n_episodes, seed=mission.seed)
+    try:
+        returns = evaluate(policy, mission.env_id, mission.n_episodes, seed=mission.seed)
+    except Exception as err:  # a hand-made policy that cannot play: a verdict, not a traceback
+        text = " ".join(str(err).split())[:300]
+        return _verdict(
+            False,
+            f"Your policy raised {type(err).__name__} while playing {mission.env_id}: {text}",
+            hint=f'Train it with train_ppo("{mission.env_id}", ...): its policy plays that environment.',
+        )
     mean, std = float(returns.mean()), float(returns.std())
     judged = (
         f"mean return {mean:.1f} ± {std:.1f} (std) over {mission.n_episodes} fresh greedy episodes "

@@ -82,6 +82,26 @@ def test_over_budget_fails_even_when_it_lands():
     assert "above 200" in result.message and "total_steps" in result.hint
 
 
+def test_the_last_rollout_may_end_past_the_budget_if_it_began_within_it():
+    from pgcourse.algorithms.ppo import PRESETS
+    from pgcourse.exercises.landing import within_budget
+
+    preset = PRESETS[LUNAR]
+    rollout = preset.n_envs * preset.n_steps
+    budget = LANDING.budget
+    began = (budget // rollout) * rollout  # the last rollout a trainer asked for total_steps=budget starts
+
+    def run(*steps):
+        return TrainResult(HeuristicLander(), preset, 0, LUNAR, history=[{"env_steps": float(s)} for s in steps])
+
+    assert within_budget(run(began - rollout, began + rollout), budget) and began + rollout > budget
+    assert not within_budget(run(began + rollout, began + 2 * rollout), budget)  # began after the budget
+    assert not within_budget(run(began, budget + rollout + 1), budget)  # longer than one rollout
+    assert within_budget(run(budget), budget) and not within_budget(run(budget + 1), budget)  # one record
+    result = check_landing(run(began, began + rollout))
+    assert result.passed and "the last rollout began within the budget" in result.message
+
+
 @pytest.mark.parametrize(
     "run, phrase",
     [

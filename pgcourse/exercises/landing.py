@@ -7,7 +7,7 @@ its greedy policy scores a mean return of at least ``target`` (gymnasium's ``rew
 judged on new starts:
 
 .. math:: \bar G = \frac{1}{n} \sum_{i=1}^{n} G^{(i)}, \qquad \text{passed} \iff \bar G \ge 200
-          \ \text{and the run used at most the budget.}
+          \ \text{and the run kept to the budget (}\texttt{within\_budget}\text{).}
 
 Unlike the other checkers, ``check_landing`` takes what the learner *trained* (the :class:`TrainResult` of
 ``train_ppo``, whose history proves the budget), not a function. Wrong inputs get a clear verdict, never an
@@ -31,7 +31,7 @@ from pgcourse.evaluation import evaluate
 from pgcourse.exercises.engine import CheckResult
 from pgcourse.learner import record_pass
 
-__all__ = ["Mission", "LANDING", "check_landing"]
+__all__ = ["Mission", "LANDING", "check_landing", "within_budget"]
 
 NAME = "landing"
 
@@ -93,6 +93,21 @@ def _misfit(policy: Any, mission: Mission) -> str | None:
         if problems:
             return f"this policy does not fit {mission.env_id}: " + "; ".join(problems)
     return None
+
+
+def within_budget(run: TrainResult, budget: int) -> bool:
+    """Did ``run`` keep to ``budget`` env steps? Yes if it used at most that many — or if its last rollout began
+    before the budget was spent and was one rollout (``n_envs × n_steps`` of its config) long.
+
+    A trainer asked for ``total_steps=budget`` starts rollouts while fewer steps were collected, so it finishes the
+    rollout it started: ``train_ppo(..., total_steps=300_000)`` with 8192-step rollouts ends a little past 300 000.
+    """
+    steps = int(run.history[-1]["env_steps"])
+    if steps <= budget:
+        return True
+    rollout = getattr(run.config, "n_envs", 0) * getattr(run.config, "n_steps", 0)
+    began = int(run.history[-2]["env_steps"]) if len(run.history) > 1 else 0
+    return began < budget and steps - began <= rollout
 
 
 def check_landing(run: Any, mission: Mission = LANDING) -> CheckResult:
@@ -162,7 +177,9 @@ def check_landing(run: Any, mission: Mission = LANDING) -> CheckResult:
             hint="Pass the result of train_ppo (run, not run.policy): its history shows how many steps it used.",
         )
     used = f"{steps:,} env steps used of a budget of {mission.budget:,}"
-    if steps > mission.budget:
+    if steps > mission.budget and within_budget(run, mission.budget):
+        used += " (the last rollout began within the budget)"
+    if not within_budget(run, mission.budget):
         return _verdict(
             False,
             f"Over budget: {used} ({steps - mission.budget:,} too many). The policy: {judged} — {score}.",

@@ -94,7 +94,7 @@ def test_the_last_rollout_may_end_past_the_budget_if_it_began_within_it():
     def run(*steps):
         return TrainResult(HeuristicLander(), preset, 0, LUNAR, history=[{"env_steps": float(s)} for s in steps])
 
-    assert within_budget(run(began - rollout, began + rollout), budget) and began + rollout > budget
+    assert within_budget(run(began - rollout, began, began + rollout), budget) and began + rollout > budget
     assert not within_budget(run(began + rollout, began + 2 * rollout), budget)  # began after the budget
     assert not within_budget(run(began, budget + rollout + 1), budget)  # longer than one rollout
     assert within_budget(run(budget), budget) and not within_budget(run(budget + 1), budget)  # one record

@@ -102,8 +102,9 @@ def test_readme_states_the_lunar_presets_as_they_are():
 
     readme = " ".join((ROOT / "README.md").read_text().split())
     d = PRESETS["LunarLander-v3"]
+    lr = f"{d.lr:.0e}".replace("e-0", "e-")  # 7e-4
     said = (
-        f"({d.n_envs} envs × {d.n_steps} steps, {d.n_epochs} epochs of {d.n_minibatches} minibatches, lr {f'{d.lr:.0e}'.replace('e-0', 'e-')} "
+        f"({d.n_envs} envs × {d.n_steps} steps, {d.n_epochs} epochs of {d.n_minibatches} minibatches, lr {lr} "
         f"annealed, γ {d.gamma:g}, λ {d.gae_lambda:g}, entropy {d.ent_coef:g}, reward normalisation), "
         f"{d.total_steps // 1000}k steps"
     )

@@ -35,8 +35,8 @@ QUESTIONS = (
         (
             r"Right: so the two numbers printed after the training are not the same measurement — and the policy "
             r"you keep is the final one, so that is the one to measure.",
-            r"Reward normalisation scales the critic's targets only; the logged training returns are the true "
-            r"ones, in the environment's points.",
+            r"Reward normalisation scales the rewards the losses use (value targets and advantages); the logged "
+            r"training returns are recorded before it, in the environment's points.",
             r"Both play the same environment, with the same time limit; only the actions are chosen differently.",
         ),
     ),

@@ -2,7 +2,8 @@ r"""Comparing runs honestly: many seeds in parallel, and confidence intervals ov
 
 * :func:`run_seeds` trains one run per seed with joblib (processes here; a Dask cluster
   under ``joblib.parallel_config(backend="dask")``), results in seed order and identical
-  to a sequential run.
+  to a sequential run; :func:`run_variants` does it for several variants in one pool;
+  :func:`start_workers` starts the worker processes early, in the background.
 * :func:`final_returns` — one score per run: the mean of its last training episodes.
 * :func:`bootstrap_ci` — a confidence interval for the mean, median or IQM of the scores.
 * :func:`difference_ci` and :func:`probability_of_improvement` — "is A better than B?"
@@ -29,7 +30,10 @@ n = 5, 95% at n = 30, normal data), which is why no bootstrap is used below 20.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+import os
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,6 +82,83 @@ def _checked_seeds(seeds: Iterable[int]) -> list[int]:
     return out
 
 
+def _warm(hold: float) -> int:
+    import pgcourse.algorithms  # noqa: F401  (torch, gymnasium and the trainers: what every run imports first)
+
+    time.sleep(hold)  # keep this worker busy a moment, so that each worker gets one of these tasks
+    return os.getpid()
+
+
+def start_workers(n_jobs: int = -1) -> threading.Thread:
+    """Start the worker processes of :func:`run_seeds` now, in the background; the first call finds them warm.
+
+    Starting a worker and importing torch and gymnasium in it takes seconds (measured in
+    ``benchmarks/bench_seeds.py``). Called at the top of a notebook, that happens while the first
+    cells run, instead of at the first ``run_seeds(..., n_jobs=n_jobs)``, which then reuses these
+    workers (loky, joblib's default backend, keeps idle workers for 5 minutes). Nothing is
+    computed and no result changes. Returns the thread: ``join()`` it to wait for the workers;
+    then its ``pids`` are their process ids.
+    """
+    from joblib import Parallel, cpu_count, delayed
+
+    n_jobs = _checked_n_jobs(n_jobs)
+    n = cpu_count() if n_jobs == -1 else n_jobs
+
+    def warm() -> None:
+        thread.pids = set(Parallel(n_jobs=n_jobs, prefer="processes")(delayed(_warm)(0.2) for _ in range(n)))
+
+    global _STARTING
+    _join_starting()
+    thread = threading.Thread(target=warm, name="pgcourse-start-workers", daemon=True)
+    thread.pids = set()
+    thread.start()
+    _STARTING = thread
+    return thread
+
+
+_STARTING: threading.Thread | None = None  # the last start_workers thread; a run waits for it (one pool at a time)
+
+
+def _join_starting() -> None:
+    if _STARTING is not None and _STARTING.is_alive():
+        _STARTING.join()
+
+
+def _checked_n_jobs(n_jobs: int) -> int:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive integer or -1 (every core), got {n_jobs!r}")
+    return int(n_jobs)
+
+
+def _run_tasks(tasks: list[tuple[Callable[..., Any], int, dict[str, Any]]], n_jobs: int, desc: str, unit: str):
+    """Run ``(train, seed, kwargs)`` tasks in one joblib pool; ``(results by task index, interrupted, note)``.
+
+    All tasks share one pool, so a worker that finishes takes the next task at once: no
+    core waits for the slowest run of a group while work is left.
+    """
+    from joblib import Parallel, delayed  # imported here: joblib's start-up is only paid by who uses it
+
+    _join_starting()  # workers still starting: wait for them rather than open a second pool beside them
+    done: dict[int, Any] = {}
+    bar = tqdm(total=len(tasks), unit=unit, desc=desc)
+    parallel = Parallel(n_jobs=n_jobs, prefer="processes", return_as="generator_unordered", batch_size=1)
+    outputs = parallel(delayed(_run_one)(i, train, s, kw) for i, (train, s, kw) in enumerate(tasks))
+    cut, interrupted = "", False
+    try:
+        for index, result in outputs:
+            if getattr(result, "interrupted", False):  # the run caught the interrupt itself (n_jobs=1)
+                cut = f" Seed {tasks[index][1]} was cut short and is left out."
+                raise KeyboardInterrupt
+            done[index] = result
+            bar.update(1)
+    except KeyboardInterrupt:
+        outputs.close()  # joblib cancels what has not run yet
+        interrupted = True
+    finally:
+        bar.close()
+    return done, interrupted, cut
+
+
 def run_seeds(train: Callable[..., Any], seeds: Iterable[int], n_jobs: int = 1, **kwargs: Any) -> SeedRuns:
     """Run ``train(seed=s, progress=False, **kwargs)`` for every seed ``s``; the results in seed order.
 
@@ -95,35 +176,64 @@ def run_seeds(train: Callable[..., Any], seeds: Iterable[int], n_jobs: int = 1, 
     returned :class:`SeedRuns` has ``interrupted=True`` and a ``note``); a run cut
     short in the middle is left out, so every result in the list is complete.
     """
-    from joblib import Parallel, delayed  # imported here: joblib's start-up is only paid by who uses it
-
     seeds = _checked_seeds(seeds)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive integer or -1 (every core), got {n_jobs!r}")
-    done: dict[int, Any] = {}
-    runs = SeedRuns()
+    n_jobs = _checked_n_jobs(n_jobs)
     name = getattr(train, "__name__", type(train).__name__)
-    bar = tqdm(total=len(seeds), unit="seed", desc=f"{name} × {len(seeds)} seeds")
-    parallel = Parallel(n_jobs=int(n_jobs), prefer="processes", return_as="generator_unordered", batch_size=1)
-    outputs = parallel(delayed(_run_one)(i, train, s, kwargs) for i, s in enumerate(seeds))
-    cut = ""
-    try:
-        for index, result in outputs:
-            if getattr(result, "interrupted", False):  # the run caught the interrupt itself (n_jobs=1)
-                cut = f" Seed {seeds[index]} was cut short and is left out."
-                raise KeyboardInterrupt
-            done[index] = result
-            bar.update(1)
-    except KeyboardInterrupt:
-        outputs.close()  # joblib cancels what has not run yet
-        runs.interrupted = True
+    tasks = [(train, s, kwargs) for s in seeds]
+    done, interrupted, cut = _run_tasks(tasks, n_jobs, f"{name} × {len(seeds)} seeds", "seed")
+    runs = SeedRuns(done[i] for i in sorted(done))
+    if interrupted:
         missing = [s for i, s in enumerate(seeds) if i not in done]
+        runs.interrupted = True
         runs.note = f"Interrupted: {len(done)} of {len(seeds)} seeds finished and are kept; missing: {missing}.{cut}"
         print(runs.note)
-    finally:
-        bar.close()
-    runs.extend(done[i] for i in sorted(done))
     return runs
+
+
+def run_variants(
+    train: Callable[..., Any] | Mapping[Hashable, Callable[..., Any]],
+    variants: Mapping[Hashable, Mapping[str, Any]],
+    seeds: Iterable[int],
+    n_jobs: int = 1,
+    **common: Any,
+) -> dict[Hashable, SeedRuns]:
+    """Every variant on every seed, in one pool: ``{name: run_seeds(train, seeds, **common, **variants[name])}``.
+
+    ``variants`` maps a name to the keyword arguments that make it (e.g. ``{"config": ...}``);
+    ``train`` is one trainer, or a mapping with the same names (e.g. REINFORCE, A2C and
+    PPO side by side). The results are those of one :func:`run_seeds` call per variant,
+    run for run, but all ``len(variants) × len(seeds)`` runs share the workers: separate
+    calls would each wait for their slowest seed with a core idle, this one keeps every
+    core busy until the last run. A ``KeyboardInterrupt`` keeps every finished run; each
+    variant's :class:`SeedRuns` then says which seeds it misses.
+    """
+    seeds = _checked_seeds(seeds)
+    n_jobs = _checked_n_jobs(n_jobs)
+    if not variants:
+        raise ValueError("variants is empty: give at least one, e.g. {'default': {}}")
+    trains = dict(train) if isinstance(train, Mapping) else dict.fromkeys(variants, train)
+    if set(trains) != set(variants):
+        names, wanted = sorted(map(str, trains)), sorted(map(str, variants))
+        raise ValueError(f"train's names {names} differ from the variants' {wanted}")
+    for name, kw in variants.items():
+        clash = sorted(set(kw) & set(common))
+        if clash:
+            raise ValueError(f"variant {name!r} sets {clash}, which are already given for every variant")
+    keys = [(name, s) for name in variants for s in seeds]
+    tasks = [(trains[name], s, {**common, **variants[name]}) for name, s in keys]
+    desc = f"{len(variants)} variants × {len(seeds)} seeds"
+    done, interrupted, cut = _run_tasks(tasks, n_jobs, desc, "run")
+    out: dict[Hashable, SeedRuns] = {name: SeedRuns() for name in variants}
+    for i in sorted(done):
+        out[keys[i][0]].append(done[i])
+    if interrupted:
+        print(f"Interrupted: {len(done)} of {len(tasks)} runs finished and are kept.{cut}")
+        for runs in out.values():
+            missing = [s for s in seeds if s not in runs.seeds]
+            if missing:
+                runs.interrupted = True
+                runs.note = f"Interrupted: {len(runs)} of {len(seeds)} seeds finished and are kept; missing: {missing}."
+    return out
 
 
 def final_returns(results: Sequence[TrainResult], window: int = RETURN_WINDOW) -> np.ndarray:

@@ -46,10 +46,14 @@ def make_vec_env(
     Uses the environment's own numpy-vectorised implementation when it has one
     (CartPole), else a synchronous vector env. :class:`RecordEpisodeStatistics` is
     the innermost wrapper, so logged returns are the *true* returns even when
-    :class:`NormalizeReward` scales the rewards used for training.
+    :class:`NormalizeReward` scales the rewards used for training. The course's own ids
+    (``pgcourse/...``, :mod:`pgcourse.hacking`) need no import first, so ``run_seeds``'
+    worker processes can make them too.
     """
     if n_envs < 1:
         raise ValueError(f"n_envs={n_envs} is outside the allowed range [1, inf)")
+    if env_id.startswith("pgcourse/"):  # the course's own environments register on import, in a worker process too
+        import pgcourse.hacking  # noqa: F401
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as err:
@@ -131,7 +135,7 @@ class RolloutCollector:
             rew[t], term[t], trunc[t] = r, te, tr
             self.next_valid = ~(te | tr)
             self.obs = torch.as_tensor(obs, dtype=torch.float32)
-            if not torch.isfinite(self.obs).all():
+            if not np.isfinite(self.obs.numpy()).all():  # numpy: a few µs less per step than torch.isfinite
                 raise FloatingPointError(f"the environment returned a NaN or inf observation: {obs}")
             obs_rows.append(self.obs)
             act_rows.append(action)
@@ -195,15 +199,15 @@ def collect_episodes(
         next_obs, r, te, tr, _ = envs.step(policy.env_action(action))
         next_obs = torch.as_tensor(next_obs, dtype=torch.float32)
         for k, v in zip(rows, (obs, action, r * running, te & running, tr & running, next_obs, running.copy())):
-            rows[k].append(torch.as_tensor(v))
+            rows[k].append(v)  # tensors and numpy rows, stacked once at the end
         running &= ~(te | tr)
         obs = next_obs
     return EpisodeBatch(
         obs=torch.stack(rows["obs"]),
         actions=torch.stack(rows["act"]),
-        rewards=torch.stack(rows["rew"]).float(),
-        terminated=torch.stack(rows["term"]).float(),
-        truncated=torch.stack(rows["trunc"]).float(),
+        rewards=torch.as_tensor(np.stack(rows["rew"])).float(),
+        terminated=torch.as_tensor(np.stack(rows["term"])).float(),
+        truncated=torch.as_tensor(np.stack(rows["trunc"])).float(),
         final_obs=torch.stack(rows["next"]),
-        valid=torch.stack(rows["valid"]),
+        valid=torch.as_tensor(np.stack(rows["valid"])),
     )

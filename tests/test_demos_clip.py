@@ -152,3 +152,17 @@ def test_fresh_policy_study():
     assert 0 < len(fresh.batch) <= 2 * 16  # autoreset rows are not transitions
     assert np.isnan(fresh.pretrain_mean_return)
     assert res.approx_kl.shape == (PPOConfig().n_epochs,) and np.all(res.approx_kl >= 0)
+
+
+def test_clip_fraction_levers_are_the_same_on_worker_processes():
+    """One column per rollout: computed here or on two workers (``n_jobs``), the same numbers."""
+    base = {"clip_eps": 0.2, "lr": 3e-2, "n_epochs": 2, "n_minibatches": 4}
+    here = demos.clip_fraction_levers([("lr", 3e-4)], seeds=(0, 1), base=base)
+    there = demos.clip_fraction_levers([("lr", 3e-4)], seeds=(0, 1), base=base, n_jobs=2)
+    assert here.clip_fraction.shape == (2, 2) and here.seeds == (0, 1)
+    assert np.array_equal(here.clip_fraction, there.clip_fraction) and np.array_equal(here.approx_kl, there.approx_kl)
+    column = demos.clip_update_stats(0.2, demos.clip_update_study(seed=1), 3e-4, 2, 4)
+    assert here.clip_fraction[here.row("lr", 3e-4), 1] == column.clip_fraction[-1]   # row = setting, column = seed
+    assert here.mean_clip_fraction("lr", 3e-4) < here.mean_clip_fraction()   # the small lr moves the policy less
+    with pytest.raises(ValueError, match="cannot change"):
+        demos.clip_fraction_levers([("gamma", 0.5)], seeds=(0,), base=base)

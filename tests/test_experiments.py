@@ -25,6 +25,8 @@ from pgcourse.experiments import (
     iqm,
     probability_of_improvement,
     run_seeds,
+    run_variants,
+    start_workers,
 )
 
 # The fake trainers below live in this test module, which worker processes cannot import: send them by value.
@@ -292,3 +294,69 @@ def test_probability_of_improvement_refuses_empty_or_nan():
         probability_of_improvement([], [1.0])
     with pytest.raises(ValueError, match="NaN"):
         probability_of_improvement([float("inf")], [1.0])
+
+
+# ---------------------------------------------------------------- run_variants
+
+
+def test_variants_in_one_pool_equal_one_run_seeds_call_per_variant():
+    variants = {
+        "small lr": {"config": SMALL_A2C},
+        "large lr": {"config": A2CConfig(n_envs=2, n_steps=8, lr=0.02, total_steps=600)},
+    }
+    seeds = [2, 0]
+    together = run_variants(train_a2c, variants, seeds, n_jobs=2, env_id="CartPole-v1")
+    assert list(together) == list(variants)
+    for name, kw in variants.items():
+        alone = run_seeds(train_a2c, seeds, n_jobs=1, env_id="CartPole-v1", **kw)
+        assert isinstance(together[name], SeedRuns) and together[name].seeds == seeds
+        assert all(_same_run(a, b) for a, b in zip(alone, together[name]))
+    assert not _same_run(together["small lr"][0], together["large lr"][0])  # the variants differ
+
+
+def test_variants_may_use_different_trainers_and_share_common_kwargs():
+    trains = {"ppo": train_ppo, "a2c": train_a2c}
+    runs = run_variants(
+        trains, {"ppo": {"config": SMALL_PPO}, "a2c": {"config": SMALL_A2C}}, [1], n_jobs=2, env_id="CartPole-v1"
+    )
+    assert _same_run(runs["ppo"][0], train_ppo("CartPole-v1", SMALL_PPO, seed=1, progress=False))
+    assert _same_run(runs["a2c"][0], train_a2c("CartPole-v1", SMALL_A2C, seed=1, progress=False))
+    fake = run_variants(fake_train, {"a": {"extra": 1}, "b": {}}, range(3), n_jobs=2, sleep=0.01)
+    assert [r.extra for r in fake["a"]] == [1, 1, 1] and [r.extra for r in fake["b"]] == [None] * 3
+    assert os.getpid() not in {r.pid for r in fake["a"]}
+
+
+def test_interrupted_variants_keep_their_finished_runs():
+    def train(seed, progress, stop=False):
+        if stop and seed == 1:
+            raise KeyboardInterrupt
+        return Fake(seed, os.getpid())
+
+    runs = run_variants(train, {"a": {}, "b": {"stop": True}, "c": {}}, [0, 1])
+    assert runs["a"].seeds == [0, 1] and not runs["a"].interrupted
+    assert runs["b"].seeds == [0] and runs["b"].interrupted and "[1]" in runs["b"].note
+    assert runs["c"].seeds == [] and runs["c"].interrupted and "[0, 1]" in runs["c"].note
+
+
+@pytest.mark.parametrize(
+    "train, variants, common, match",
+    [
+        (fake_train, {}, {}, "variants is empty"),
+        ({"a": fake_train}, {"a": {}, "b": {}}, {}, "differ from the variants"),
+        (fake_train, {"a": {"extra": 1}}, {"extra": 2}, "already given"),
+    ],
+)
+def test_bad_variants_are_refused(train, variants, common, match):
+    with pytest.raises(ValueError, match=match):
+        run_variants(train, variants, [0], **common)
+    with pytest.raises(ValueError, match="n_jobs"):
+        run_variants(fake_train, {"a": {}}, [0], n_jobs=0)
+
+
+def test_started_workers_are_the_ones_run_seeds_uses():
+    thread = start_workers(n_jobs=2)
+    thread.join(timeout=120)
+    assert not thread.is_alive() and len(thread.pids) == 2 and os.getpid() not in thread.pids
+    assert {r.pid for r in run_seeds(fake_train, range(4), n_jobs=2, sleep=0.05)} <= thread.pids  # reused
+    with pytest.raises(ValueError, match="n_jobs"):
+        start_workers(n_jobs=0)

@@ -1,5 +1,10 @@
 """The reward-hacking environment: its reward is what the docstring says, and the id trains like any other."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -158,3 +163,16 @@ def test_potential_shaping_rejects_bad_coefficients():
         hacking.PotentialTilt(gym.make("CartPole-v1").unwrapped, gamma=1.5)
     with pytest.raises(ValueError, match="bonus"):
         hacking.PotentialTilt(gym.make("CartPole-v1").unwrapped, bonus=-1)
+
+
+def test_a_fresh_process_makes_the_course_ids_without_importing_hacking_first():
+    """run_seeds' worker processes only import the trainer; make_vec_env registers the course's ids itself."""
+    code = (
+        "import sys; from pgcourse.rollout import make_vec_env; assert 'pgcourse.hacking' not in sys.modules; "
+        f"envs = make_vec_env({TILT_BONUS_ID!r}, 2, seed=0); print(envs.num_envs)"
+    )
+    root = str(Path(pgcourse.__file__).resolve().parents[1])  # this checkout's pgcourse, not an installed one
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "2"

@@ -377,15 +377,29 @@ class ClipLevers:
         return float(self.clip_fraction[self.row(name, value)].mean())
 
 
+def _lever_column(seed: int, progress: bool, settings: Sequence[Mapping[str, float]]) -> tuple[list, list]:
+    """One rollout's column of :class:`ClipLevers`: the clip fraction and KL after each setting's update."""
+    study = clip_update_study(seed=seed)
+    out = [clip_update_stats(s["clip_eps"], study, s["lr"], s["n_epochs"], s["n_minibatches"]) for s in settings]
+    return [r.clip_fraction[-1] for r in out], [r.approx_kl[-1] for r in out]
+
+
 def clip_fraction_levers(
-    changes: Sequence[tuple[str, float]], seeds: Sequence[int] = (0, 1, 2), base: Mapping[str, float] | None = None
+    changes: Sequence[tuple[str, float]],
+    seeds: Sequence[int] = (0, 1, 2),
+    base: Mapping[str, float] | None = None,
+    n_jobs: int = 1,
 ) -> ClipLevers:
     """What lowers a high clip fraction: PPO's update from ``base`` and from ``base`` with one change each.
 
     Each change is ``(field, value)`` with field one of ``clip_eps``, ``lr``, ``n_epochs``,
     ``n_minibatches``; every setting runs on the same rollouts (one study per seed, see
-    :func:`clip_update_study`), from the same π_old with the same shuffles.
+    :func:`clip_update_study`), from the same π_old with the same shuffles. The seeds run
+    through :func:`pgcourse.experiments.run_seeds` (``n_jobs=-1``: one worker per core), the
+    same numbers either way.
     """
+    from pgcourse.experiments import run_seeds  # joblib is imported by who uses it
+
     base = dict(CLIP_LEVER_BASE if base is None else base)
     for name, _ in changes:
         if name not in CLIP_LEVER_BASE:
@@ -394,13 +408,11 @@ def clip_fraction_levers(
     for name, value in changes:
         settings.append({**base, name: value})
         changed.append(name)
-    studies = [clip_update_study(seed=s) for s in seeds]
-    cf = np.empty((len(settings), len(studies)))
-    kl = np.empty_like(cf)
-    for i, s in enumerate(settings):
-        for j, study in enumerate(studies):
-            res = clip_update_stats(s["clip_eps"], study, s["lr"], s["n_epochs"], s["n_minibatches"])
-            cf[i, j], kl[i, j] = res.clip_fraction[-1], res.approx_kl[-1]
+    columns = run_seeds(_lever_column, seeds, n_jobs=n_jobs, settings=settings)
+    if columns.interrupted:
+        raise KeyboardInterrupt(columns.note)
+    cf = np.array([c[0] for c in columns]).T  # (setting, seed)
+    kl = np.array([c[1] for c in columns]).T
     return ClipLevers(settings, changed, tuple(int(s) for s in seeds), cf, kl)
 
 

@@ -46,6 +46,7 @@ screenshot: setup
 
 bench: setup
 	$(VENV)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
+	$(VENV)/python benchmarks/bench_notebooks.py
 	$(VENV)/python benchmarks/bench_cartpole.py
 	$(VENV)/python benchmarks/bench_lunar.py --env LunarLander-v3 --seeds 10 --sb3-seeds 3
 	$(VENV)/python benchmarks/bench_lunar.py --env LunarLanderContinuous-v3 --seeds 10 --no-sb3

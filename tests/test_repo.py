@@ -114,3 +114,45 @@ def test_readme_states_the_lunar_presets_as_they_are():
 
     assert replace(c, total_steps=d.total_steps) == d and f"{c.total_steps // 1_000_000}M steps" in readme
     assert not c.normalize_obs and "observation normalisation off" in readme
+
+
+def _bench_notebooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_notebooks", ROOT / "benchmarks" / "bench_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_notebook_times_are_the_measured_ones():
+    """The notebook map's run times, its totals and the "How long" table are the runs kept in benchmarks/results/."""
+    import json
+
+    results = ROOT / "benchmarks" / "results"
+    files = ["before-issue-15_a5c89fe_2-cores", "before-speed-work_7c7f2d3_2-cores", "now_1-core", "now_2-cores"]
+    runs = {name: json.loads((results / f"{name}.json").read_text()) for name in files}
+    readme = (ROOT / "README.md").read_text()
+    now = runs["now_2-cores"]
+    assert sorted(now) == sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))  # every notebook
+    assert all(row["ok"] for rows in runs.values() for row in rows.values())
+    for name, row in now.items():
+        line = re.search(rf"^\| {name[:2]} \| \[.*\| (\d+) s \|$", readme, re.MULTILINE)
+        assert line and int(line.group(1)) == round(row["wall"]), name
+    first_ten = sum(row["wall"] for name, row in now.items() if name[:2] != "11")
+    assert f"00–10 take **{first_ten / 60:.1f} minutes** ({first_ten:.1f} s), all twelve " \
+           f"{sum(row['wall'] for row in now.values()):.1f} s" in readme.replace("\n", " ")
+    table = re.search(r"<!-- bench_notebooks -->\n(.*?)\n<!-- /bench_notebooks -->", readme, re.DOTALL)
+    assert table and table.group(1) == _bench_notebooks().table(runs)
+    def total(label):
+        return sum(row["wall"] for name, row in runs[label].items() if name[:2] != "11")
+
+    def ratio(name, a="now_2-cores", b="now_1-core"):
+        return f"{runs[a][name]['wall'] / runs[b][name]['wall']:.2f}×"
+
+    one, two, start, old = total("now_1-core"), total("now_2-cores"), total(files[1]), total(files[0])
+    text = readme.replace("\n", " ")
+    assert f"{two:.1f} s against {one:.1f} s for 00–10 ({two / one:.2f}×)" in text
+    assert f"{start:.1f} s → {two:.1f} s ({two / start:.2f}×)" in text and f"{old:.1f} s → {two:.1f} s" in text
+    assert (f"10 ({ratio('10_failure_modes')}), 03 and 09 ({ratio('03_baselines')}, {ratio('09_diagnostics')}), "
+            f"02 ({ratio('02_reinforce')})") in text

@@ -50,6 +50,7 @@ bench: setup
 	$(VENV)/python benchmarks/bench_cartpole.py
 	$(VENV)/python benchmarks/bench_lunar.py --env LunarLander-v3 --seeds 10 --sb3-seeds 3
 	$(VENV)/python benchmarks/bench_lunar.py --env LunarLanderContinuous-v3 --seeds 10 --no-sb3
+	$(VENV)/python benchmarks/bench_mission.py
 
 clean:
 	rm -rf html artifacts .pytest_cache

@@ -80,13 +80,16 @@ def _advantages(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
     if kind == "PPO":
         ok = c.adv_norm != "none"
         return ("met", f"adv_norm={c.adv_norm!r}: zero mean, unit std", None) if ok else (
-            "not met", "adv_norm='none': the step size follows the reward scale; use 'minibatch'", "adv_norm")
+            "not met", "adv_norm='none': the loss scales with the rewards; Adam removes a constant scale, the shared "
+            "gradient clip does not (nb 05); use 'minibatch'", "adv_norm")
     if kind == "A2C":
         return ("met", "normalize_advantages=True", None) if c.normalize_advantages else (
-            "not met", "normalize_advantages=False: the step size follows the reward scale", "normalize_advantages")
+            "not met", "normalize_advantages=False: the loss scales with the rewards; Adam removes a constant scale, "
+            "the shared gradient clip does not (nb 05)", "normalize_advantages")
     ok = c.normalize != "none"
     return ("met", f"normalize={c.normalize!r}", None) if ok else (
-        "not met", "normalize='none': raw returns scale the step; use 'advantages' with baseline='value'", "normalize")
+        "not met", "normalize='none': the weights G (or G − V) keep the rewards' scale, which changes from batch "
+            "to batch; use 'advantages' with baseline='value'", "normalize")
 
 
 def _entropy(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
@@ -95,7 +98,7 @@ def _entropy(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
     if kind == "Reinforce":
         return "not applicable", f"ReinforceConfig has no entropy bonus; the health report watches the {row.name}", None
     if c.ent_coef == 0:
-        return ("not met", f"ent_coef=0: nothing holds the entropy up; if the health report's entropy rule fires, "
+        return ("not met", f"ent_coef=0: no entropy bonus; if the health report's entropy rule fires, "
                 f"{row.fix.split(',')[0]}", "ent_coef")
     if c.ent_coef > 10 * hi:
         return "not met", f"ent_coef={c.ent_coef:g} is far above {lo:g}–{hi:g}: the policy may stay random", "ent_coef"
@@ -109,8 +112,9 @@ def _kl(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
         what = [f"target_kl={c.target_kl:g}"] if c.target_kl is not None else []
         what += ["anneal_clip=True"] if c.anneal_clip else []
         return "met", " and ".join(what) + "; the KL is logged every update", None
-    return ("not met", f"neither target_kl nor anneal_clip: a KL spike runs its course; set "
-            f"target_kl={TARGET_KL_SUGGESTED:g} (stop early) or anneal_clip=True", "target_kl")
+    return ("not met", f"neither target_kl nor anneal_clip: nothing stops the epochs when the KL spikes (the clip "
+            f"bounds no KL, nb 06); target_kl={TARGET_KL_SUGGESTED:g} stops them early, anneal_clip=True only "
+            f"narrows ε over the run", "target_kl")
 
 
 def _epochs(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
@@ -129,13 +133,14 @@ def _normalisation(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
     if not env:
         return "not applicable", "pass env_id: this item applies to continuous-action environments", None
     if not env["continuous"]:
-        return "not applicable", "discrete actions: the course trains these without normalisation", None
+        return "not applicable", "discrete actions: this item is about continuous control", None
     if kind == "Reinforce":
         return "not applicable", "REINFORCE here trains discrete actions only", None
     missing = [f for f in ("normalize_obs", "normalize_reward") if not getattr(c, f)]
     if missing:
         off = " and ".join(missing)
-        return "not met", f"{off} off for continuous control (PRESETS['Pendulum-v1'] has both)", missing[0]
+        return ("not met", f"{off} off for continuous control (PRESETS['Pendulum-v1'] has both; the "
+                f"LunarLanderContinuous preset keeps normalize_obs off, measured in the README)", missing[0])
     return "met", "observations and rewards normalised", None
 
 
@@ -143,7 +148,7 @@ def _lr_schedule(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
     if c.anneal_lr:
         return "met", "anneal_lr=True: the lr falls linearly to 0 over the budget", None
     return ("not met", "anneal_lr=False: the lr stays constant to the end, unlike the course's presets "
-            "(a schedule is not free: at a fixed short budget it cost REINFORCE return, notebook 02 §8)", "anneal_lr")
+            "(notebook 02 §8 measures what annealing does for REINFORCE at a fixed budget)", "anneal_lr")
 
 
 def _grad_clip(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
@@ -153,7 +158,8 @@ def _grad_clip(c: Any, kind: str, env: dict) -> tuple[str, str, str | None]:
     if c.max_grad_norm <= limit:
         why = f"max_grad_norm={c.max_grad_norm:g} (≤ {limit:g}; the course's A2C and PPO use {MAX_GRAD_NORM_TYPICAL:g})"
         return "met", why, None
-    return ("not met", f"max_grad_norm={c.max_grad_norm:g} > {limit:g}: the clip rarely acts; "
+    return ("not met", f"max_grad_norm={c.max_grad_norm:g} > {limit:g}: above the course's "
+            f"{MAX_GRAD_NORM_TYPICAL:g}, compare it with the logged grad_norm to see how often it acts; "
             f"{HEALTHY_RANGES['grad_norm'].fix.split(',')[0]}", "max_grad_norm")
 
 

@@ -26,8 +26,9 @@ learning rate, no gradient clipping. Every addition is a field of :class:`Reinfo
   so the estimate is biased by :math:`O(1/N)` for :math:`N` episodes (a leave-one-out mean, computed
   from the other episodes only, would be unbiased: see :func:`pgcourse.toy.batch_baseline_gradients`);
   (2) it divides by a standard deviation computed from the same data; (3) one scalar for all time
-  steps and states is a poor variance reducer next to :math:`V(s_t)`. It mostly acts as an adaptive
-  step size. ``normalize="advantages"`` standardises :math:`\hat A_t` after a real baseline.
+  steps and states cannot follow :math:`V(s_t)` where the returns change through an episode (as on
+  CartPole). What it does give is scale: the weights have mean 0 and standard deviation 1 in every
+  batch, whatever the reward's units. ``normalize="advantages"`` standardises :math:`\hat A_t` after a real baseline.
 * ``anneal_lr=True`` decays both learning rates linearly, :math:`\alpha_k = \alpha\,(1 - (k-1)/K)` at
   update :math:`k` of :math:`K` (the last update still moves, by :math:`\alpha/K`).
 * ``max_grad_norm`` clips the policy gradient to that global L2 norm before the Adam step (``None``: no

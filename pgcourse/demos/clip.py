@@ -197,7 +197,7 @@ def clip_objective_demo(advantage: float = 1.0) -> SliderDemo:
                 ("trust window", f"[{lo:.2f}, {hi:.2f}]"),
                 ("A > 0: flat for", f"r > {hi:.2f}"),
                 ("A < 0: flat for", f"r < {lo:.2f}"),
-                ("most one sample can gain", f"(1 + ε)·A = {hi * res.advantage:.2f}"),
+                ("largest L^CLIP (A > 0)", f"(1 + ε)·A = {hi * res.advantage:.2f}"),
             ],
             "In the shaded region the slope is 0: that sample stops pulling the policy. "
             "Small ε: a tight leash. Large ε: closer to the unclipped r·A.",

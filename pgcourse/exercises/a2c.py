@@ -46,7 +46,7 @@ def _a2c_case(seed: int, b: int) -> dict[str, Tensor]:
 A2C_LOSS = Exercise(
     name="a2c_loss",
     formula=(
-        "L = −mean(log π·Â) + c_v·½·mean((V − R̂)²) − c_e·mean(H), with  a constant (no gradient into advantages)."
+        "L = −mean(log π·Â) + c_v·½·mean((V − R̂)²) − c_e·mean(H), with Â a constant (no gradient into advantages)."
     ),
     reference=lambda lp, v, ent, adv, ret, c_v, c_e: a2c_loss(lp, v, ent, adv, ret, c_v, c_e)[0],
     cases=(

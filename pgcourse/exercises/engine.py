@@ -36,8 +36,10 @@ Args = dict[str, Any]
 
 #: The hint shared by every exercise whose known mistakes include a sum instead of the mean.
 SUM_HINT = (
-    "Sum and mean differ only by the factor T, but that factor multiplies the gradient: it acts like a "
-    "learning rate that grows with the batch size. The course convention is the mean (.mean())."
+    "Sum and mean differ only by the factor T, and that factor multiplies the gradient: under plain SGD it "
+    "would act like a learning rate that grows with the batch. Adam removes a constant T, but a T that changes "
+    "from batch to batch changes how much each update weighs in Adam's running means. The course convention "
+    "is the mean (.mean())."
 )
 
 

@@ -192,9 +192,9 @@ def check_gae(fn: Callable[..., Any]) -> CheckResult:
     0.0/1.0. Returns the advantages ``(T,)`` only:
 
     .. math::
-        \delta_t = r_t + \gamma (1 - \mathrm{terminated}floats)\, \mathrm{next\_values}floats - \mathrm{values}floats
+        \delta_t = r_t + \gamma (1 - \mathrm{terminated}_t)\, \mathrm{next\_values}_t - \mathrm{values}_t
 
-        A_t = \delta_t + \gamma \lambda (1 - \mathrm{terminated}floats)(1 - \mathrm{truncated}floats) A_{t+1}
+        A_t = \delta_t + \gamma \lambda (1 - \mathrm{terminated}_t)(1 - \mathrm{truncated}_t) A_{t+1}
 
     Detects: bootstrapping from a terminal state, truncation treated as termination,
     leaking across episode ends (everywhere, or only at truncations), ``values[t+1]``

@@ -184,7 +184,8 @@ def check_landing(run: Any, mission: Mission = LANDING) -> CheckResult:
             False,
             f"Over budget: {used} ({steps - mission.budget:,} too many). The policy: {judged} — {score}.",
             hint=f"Pass total_steps={mission.budget:,} (or fewer) to train_ppo, or stop early with "
-            "EvalCallback(..., stop_at=200).",
+            "EvalCallback(..., stop_at=200) — though runs stopped that way scored below 200 on the judge's episodes "
+            "(benchmarks/results/mission.json).",
         )
     if short > 0:
         return _verdict(

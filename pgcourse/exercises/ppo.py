@@ -59,8 +59,8 @@ CLIPPED = Exercise(
             "max_instead_of_min",
             "max instead of min",
             "L^CLIP takes the *minimum* of the unclipped and clipped terms: a pessimistic bound that removes "
-            "any incentive to push r outside [1 − ε, 1 + ε]. With max, large policy moves are rewarded — "
-            "exactly what PPO prevents.",
+            "any incentive to push r outside [1 − ε, 1 + ε]. With max, pushing r outside the window is rewarded: "
+            "the very incentive the min removes (the clip does not bound the move itself, notebook 06).",
             (lambda r, a, e: -torch.max(r * a, r.clamp(1 - e, 1 + e) * a).mean(),),
         ),
         Mistake(
@@ -212,8 +212,8 @@ PPO_BUGS = (
         "wrong_axis",
         "the advantages are normalised over the wrong axis",
         "advantages has shape (T, N): a mean and std over dim 0 standardise each environment on its own, so an "
-        "environment whose returns were all poor still gets half of its advantages positive. The course "
-        "normalises over all T·N elements of the batch together.",
+        "environment whose returns were all poor still gets positive advantages, since its own mean is "
+        "subtracted. The course normalises over all T·N elements of the batch together.",
     ),
 )
 
@@ -231,7 +231,7 @@ def _ppo_case(seed: int, t: int, n: int, a: int, scales: tuple[float, ...]) -> d
 DEBUG_PPO = Exercise(
     name="debug_ppo_update",
     formula=(
-        "π_old and  = normalize(R − V) (over all T·N elements, no gradient) fixed before the first step; then "
+        "π_old and Â = normalize(R − V) (over all T·N elements, no gradient) fixed before the first step; then "
         "n_epochs SGD steps on −mean(min(r·Â, clip(r, 1 − ε, 1 + ε)·Â)) + ½·mean((V − R)²), r = π_θ/π_old."
     ),
     reference=fixed_ppo_update,

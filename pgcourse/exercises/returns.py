@@ -176,7 +176,7 @@ def check_discounted_returns(fn: Callable[..., Any]) -> CheckResult:
     * ``rewards``: float tensor ``(T,)``; ``gamma``: float in [0, 1];
     * ``dones``: float tensor ``(T,)`` of 0.0/1.0, ``done_t = 1`` when step ``t`` is the
       last of its episode (terminated or truncated);
-    * returns a float tensor ``(T,)`` with :math:`G_t = r_t + \gamma (1 - \mathrm{done}floats) G_{t+1}`,
+    * returns a float tensor ``(T,)`` with :math:`G_t = r_t + \gamma (1 - \mathrm{done}_t) G_{t+1}`,
       :math:`G_T = 0` (several episodes may follow each other in one call).
 
     Detects: leaking across episode ends (dones ignored), discounting :math:`r_t`,

@@ -14,8 +14,8 @@ QUESTIONS = (
         1,
         (
             r"That is the case of separate networks. With a shared trunk, $V$ is computed from the trunk's features.",
-            r"Right (autograd showed it): the value loss moves the features the actor uses. That is why the scale of "
-            r"the value term matters with a shared trunk.",
+            r"Right (autograd showed it): the value loss moves the features the actor uses. That is why, with a shared trunk, "
+            r"$c_v$ sets the mix of the two losses in the trunk's gradient (under Adam, not the step's length).",
             r"The policy head's output does not enter $V(s)$, so a loss on $V$ alone sends it no gradient.",
         ),
     ),
@@ -30,9 +30,10 @@ QUESTIONS = (
         1,
         (
             r"The updates are the same size and equally many, so per step the two learn at a similar pace (one seed: "
-            r"read the curves loosely). The batches of 8 environments are less correlated, a quieter benefit.",
+            r"read the curves loosely). Less correlated batches are often named as a further benefit; the notebook "
+            r"does not measure it.",
             r"Right: the notebook asserts a speed-up above 2 in CPU time. A vectorised step of 8 CartPoles and one "
-            r"batched forward pass cost little more than one.",
+            r"batched forward pass cost far less than 8 separate ones.",
             r"CartPole's vector environment advances all copies in one numpy call, and the policy acts on all 8 "
             r"observations in one forward pass: the cost per transition falls.",
         ),

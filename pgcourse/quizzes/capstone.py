@@ -45,7 +45,7 @@ QUESTIONS = (
         r"<code>train_ppo</code> build for it?",
         (
             r"A Gaussian policy (<code>GaussianActorCritic</code>), as for Pendulum in notebook 08.",
-            r"A categorical policy over the four engines.",
+            r"A categorical policy over four discrete actions.",
             r"None: PPO needs discrete actions.",
         ),
         0,

@@ -39,7 +39,7 @@ QUESTIONS = (
     ),
     Question(
         r"Predict, then run: the tuned CartPole PPO with advantages normalised per minibatch, per batch, or not at "
-        r"all, 3 seeds each. What will the data say?",
+        r"all, 6 seeds each. What will the data say?",
         (
             r"Only per-minibatch normalisation solves CartPole reliably.",
             r"All three solve on every seed, with differences within seed noise.",
@@ -48,9 +48,9 @@ QUESTIONS = (
         1,
         (
             r"The folklore's strong form: the data rule it out here — all three solve on every seed.",
-            r"Right (asserted): the gap between the variants' means is within about two seed-to-seed standard "
-            r"deviations, so three seeds cannot rank them.",
-            r"With Adam the overall scale of the advantages hardly matters on this task: the raw variant solves too.",
+            r"Right (asserted): every variant solves on all 6 seeds, and every 95% interval of the difference in "
+            r"steps to 475 contains 0, so these seeds cannot rank them.",
+            r"The raw variant solves on every seed too (asserted): on this task the folklore's reason does not bite.",
         ),
         prediction=True,
     ),

@@ -14,7 +14,7 @@ QUESTIONS = (
         0,
         (
             r"Right (asserted): the oversized updates drive the policy deterministic; its score $e_a - \pi$ then "
-            r"vanishes and learning stops, with the return stuck near 9.",
+            r"vanishes and learning stops far below 475 (near 9 on seed 0; higher, but stuck too, on seed 1).",
             r"The KL of the first updates reaches hundreds of times the healthy range: steps that far overshoot.",
             r"The steps push one action's probability to 1: the entropy falls below 0.01.",
         ),
@@ -30,7 +30,9 @@ QUESTIONS = (
         0,
         (
             r"Right: at a one-hot policy $\pi(a) \log \pi(a) \to 0$ for every action, so the bonus has nothing to push "
-            r"with — its gradient is far below Adam's $\epsilon$, even at the preset's sane learning rate (measured).",
+            r"with. Measured: in every update of the continued runs, even at the preset's sane learning rate, the "
+            r"actor's step was exactly 0 ($\|\Delta\theta\| = 0$): at an entropy below $10^{-10}$, $\pi$ is 1 to "
+            r"float32's precision.",
             r"The clip acts on the ratio term only; the entropy term is added to the loss unclipped.",
             r"$H[\pi_\theta]$ depends on the policy's parameters only: it acts on the actor.",
         ),
@@ -48,7 +50,7 @@ QUESTIONS = (
             r"Right (asserted): the optimiser does its job — on the wrong objective. Only evaluating the true "
             r"objective (plain CartPole) shows the policy is bad at the task.",
             r"The policy learns a consistent, farmable behaviour; nothing about its training is unhealthy.",
-            r"The critic predicts the shaped return perfectly well: the proxy is easy to learn.",
+            r"The report found no value-function lag: the critic learned the shaped return well enough.",
         ),
         prediction=True,
     ),
@@ -58,11 +60,12 @@ QUESTIONS = (
         (r"PPO, REINFORCE, A2C", r"PPO, A2C, REINFORCE", r"A2C, PPO, REINFORCE", r"REINFORCE, A2C, PPO"),
         0,
         (
-            r"Right (asserted: over 10 seeds every interval of the difference excludes 0): PPO squeezes 10 epochs out of each rollout; REINFORCE with a learned "
-            r"baseline and normalised advantages does well on short episodes; A2C takes one small step per rollout.",
+            r"Right (asserted: over 10 seeds every interval of the difference excludes 0). The designs differ — PPO: 10 epochs per rollout; "
+            r"REINFORCE: whole episodes, short on CartPole; A2C: one gradient step per rollout — but which difference "
+            r"causes the ranking is not measured.",
             r"A2C makes one gradient step per 64 transitions and needs the most samples here (its updates are cheap, though).",
             r"A2C uses each rollout once; PPO reuses it for 10 epochs.",
-            r"REINFORCE learns from whole episodes, and PPO's reuse of every rollout makes it the most sample-efficient here.",
+            r"REINFORCE learns from whole episodes, and needs fewer steps than A2C here but more than PPO (asserted).",
         ),
         prediction=True,
     ),

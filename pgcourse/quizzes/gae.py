@@ -32,7 +32,8 @@ QUESTIONS = (
         ),
         {0, 1, 2},
         (
-            r"True: with the true $V$, every TD error has mean $Q - V$, and so has any mix of them.",
+            r"True: with the true $V$, $\delta_t$ has mean $Q(s_t, a_t) - V(s_t)$ and every later $\delta_{t+k}$ has mean "
+            r"0, so their weighted sum has mean $Q - V$ for every $\lambda$.",
             r"True: $\lambda = 0$ trusts $\gamma \hat V(s_{t+1})$ completely; at $\lambda = 1$ the critic enters only as "
             r"$-\hat V(s_t)$, a baseline.",
             r"True: more sampled rewards enter the sum, each one a source of noise (asserted for the perfect critic).",

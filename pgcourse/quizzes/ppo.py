@@ -50,8 +50,8 @@ QUESTIONS = (
         ),
         0,
         (
-            r"Right (asserted on the run): the clip switches the gradient off sample by sample once the ratio leaves "
-            r"the window, and together with the tuned learning rate that keeps each update close to $\pi_{old}$.",
+            r"Right (asserted on the run): at the tuned learning rate each update stays close to $\pi_{old}$. The clip "
+            r"alone bounds no KL (notebook 06): the KL grows with the learning rate and the epochs.",
             r"With the clip and the tuned learning rate the notebook measures the opposite: median below 0.02, "
             r"largest below 0.1.",
             r"The clip stops the gradient of a sample at the window's edge; the policy still moves (the KL is small, "

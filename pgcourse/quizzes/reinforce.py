@@ -39,8 +39,8 @@ QUESTIONS = (
             r"False: using the other episodes of the batch would be fine (a leave-one-out mean is a valid, unbiased "
             r"baseline). But each episode is inside its own batch mean, an $O(1/N)$ bias the notebook measures; the "
             r"division by the batch's std depends on the data too; and one number for every time step is not $b(s_t)$.",
-            r"True: the 20-step episode got positive weights next to a 10-step episode and negative ones next to a "
-            r"60-step episode (checked above).",
+            r"True: the 20-step episode's early steps got positive weights next to a 10-step episode, and all its "
+            r"steps negative ones next to a 60-step episode (checked above).",
             r"True: each episode's weights then sum to zero whatever its length, so only the order of steps "
             r"within an episode is left as a signal.",
         ),

@@ -124,6 +124,10 @@ def _join_starting() -> None:
         _STARTING.join()
 
 
+def _interrupted_note(n_done: int, seeds: Sequence[int], missing: Sequence[int], cut: str = "") -> str:
+    return f"Interrupted: {n_done} of {len(seeds)} seeds finished and are kept; missing: {list(missing)}.{cut}"
+
+
 def _checked_n_jobs(n_jobs: int) -> int:
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive integer or -1 (every core), got {n_jobs!r}")
@@ -185,7 +189,7 @@ def run_seeds(train: Callable[..., Any], seeds: Iterable[int], n_jobs: int = 1, 
     if interrupted:
         missing = [s for i, s in enumerate(seeds) if i not in done]
         runs.interrupted = True
-        runs.note = f"Interrupted: {len(done)} of {len(seeds)} seeds finished and are kept; missing: {missing}.{cut}"
+        runs.note = _interrupted_note(len(done), seeds, missing, cut)
         print(runs.note)
     return runs
 
@@ -232,7 +236,7 @@ def run_variants(
             missing = [s for s in seeds if s not in runs.seeds]
             if missing:
                 runs.interrupted = True
-                runs.note = f"Interrupted: {len(runs)} of {len(seeds)} seeds finished and are kept; missing: {missing}."
+                runs.note = _interrupted_note(len(runs), seeds, missing)
     return out
 
 

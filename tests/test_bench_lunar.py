@@ -1,17 +1,9 @@
 """The LunarLander benchmark's book-keeping: where a mark is first reached, and evaluation time kept out."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
+from repo_scripts import load_script
 
-SPEC = importlib.util.spec_from_file_location(
-    "bench_lunar", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_lunar.py"
-)
-bench = importlib.util.module_from_spec(SPEC)
-sys.modules["bench_lunar"] = bench  # its dataclass looks its module up there
-SPEC.loader.exec_module(bench)
+bench = load_script("benchmarks/bench_lunar.py")
 
 
 def test_first_running_mean_needs_a_full_window_of_20_at_200():

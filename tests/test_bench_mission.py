@@ -1,19 +1,17 @@
 """The mission benchmark: what it trains and judges, and that notebook 11 and the README quote its measured table."""
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
+from repo_scripts import load_script
 
 from pgcourse.algorithms.ppo import PRESETS
 from pgcourse.exercises.landing import LANDING
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location("bench_mission", ROOT / "benchmarks" / "bench_mission.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+bench = load_script("benchmarks/bench_mission.py")
 RESULTS = json.loads((ROOT / "benchmarks" / "results" / "mission.json").read_text())
 
 

@@ -1,15 +1,13 @@
 """The notebook benchmark's book-keeping: the command it runs, what it reads from pytest, the table it prints."""
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 import pytest
+from repo_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location("bench_notebooks", ROOT / "benchmarks" / "bench_notebooks.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+bench = load_script("benchmarks/bench_notebooks.py")
 
 PYTEST_OUT = """\
 ============================= slowest durations ==============================

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import ipywidgets as widgets
 import nbformat
 import pytest
 from matplotlib.figure import Figure
+from repo_scripts import load_script
 
 from pgcourse import demos
 from pgcourse.demos.handout import HANDOUT_ATTR, _snake, enable, export_frames, handout_bundle, handout_html
@@ -23,11 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_exporter():
-    spec = importlib.util.spec_from_file_location("export_html", ROOT / "scripts" / "export_html.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("export_html", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/export_html.py")
 
 
 export_html = _load_exporter()

@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from repo_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -116,15 +117,6 @@ def test_readme_states_the_lunar_presets_as_they_are():
     assert not c.normalize_obs and "observation normalisation off" in readme
 
 
-def _bench_notebooks():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_notebooks", ROOT / "benchmarks" / "bench_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_readme_notebook_times_are_the_measured_ones():
     """The notebook map's run times, its totals and the "How long" table are the runs kept in benchmarks/results/."""
     import json
@@ -143,7 +135,7 @@ def test_readme_notebook_times_are_the_measured_ones():
     assert f"00–10 take **{first_ten / 60:.1f} minutes** ({first_ten:.1f} s), all twelve " \
            f"{sum(row['wall'] for row in now.values()):.1f} s" in readme.replace("\n", " ")
     table = re.search(r"<!-- bench_notebooks -->\n(.*?)\n<!-- /bench_notebooks -->", readme, re.DOTALL)
-    assert table and table.group(1) == _bench_notebooks().table(runs)
+    assert table and table.group(1) == load_script("benchmarks/bench_notebooks.py").table(runs)
     def total(label):
         return sum(row["wall"] for name, row in runs[label].items() if name[:2] != "11")
 
